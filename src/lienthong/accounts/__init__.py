@@ -1,0 +1,1 @@
+"""People, sign-in, roles per agency, sessions, and credentials for agency software."""

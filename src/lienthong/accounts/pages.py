@@ -1,0 +1,102 @@
+"""Sign-in, sign-out and the language switch."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from lienthong.accounts import service
+from lienthong.accounts.deps import (
+    PRE_SESSION_CSRF_COOKIE,
+    SESSION_COOKIE,
+    OptionalPrincipal,
+    check_csrf,
+)
+from lienthong.web.deps import DB, LANG_COOKIE, LANGUAGES, AppSettings
+from lienthong.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a person to another host after sign-in."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _signin_page(request: Request, next_url: str, error: str | None, status_code: int = 200) -> Response:
+    token = request.cookies.get(PRE_SESSION_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    request.state.csrf_token = token
+    response = render(
+        request, "accounts/signin.html", {"next": next_url, "error": error}, status_code=status_code
+    )
+    response.set_cookie(PRE_SESSION_CSRF_COOKIE, token, httponly=True, samesite="lax", max_age=3600)
+    return response
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, principal: OptionalPrincipal, next: str = "/") -> Response:
+    if principal is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _signin_page(request, safe_next(next), None)
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    db: DB,
+    settings: AppSettings,
+    username: Annotated[str, Form(max_length=80)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    check_csrf(request, None, csrf_token)
+    try:
+        user = service.authenticate(db, username=username, password=password)
+    except service.BadCredentials as exc:
+        lang = request.cookies.get(LANG_COOKIE, "vi")
+        return _signin_page(request, safe_next(next), exc.message(lang), status_code=401)
+    token = service.open_session(db, user=user, hours=settings.session_hours)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_hours * 3600,
+    )
+    response.delete_cookie(PRE_SESSION_CSRF_COOKIE)
+    return response
+
+
+@router.post("/signout")
+def signout(
+    request: Request,
+    db: DB,
+    principal: OptionalPrincipal,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    if principal is not None:
+        check_csrf(request, principal, csrf_token)
+        service.close_session(db, token=request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str = "/") -> Response:
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax")
+    return response

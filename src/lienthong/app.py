@@ -1,0 +1,209 @@
+"""FastAPI app factory: mounts every domain's api.py and pages.py, one error handler per
+surface, health and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lienthong import __version__, migrations
+from lienthong.accounts import api as account_api
+from lienthong.accounts import pages as account_pages
+from lienthong.accounts.deps import SignInRequired
+from lienthong.config import Settings
+from lienthong.db import make_engine, make_session_factory
+from lienthong.kernel import jobs
+from lienthong.kernel.errors import AppError
+from lienthong.registry import api as registry_api
+from lienthong.registry import pages as registry_pages
+from lienthong.web.deps import language, wants_json
+from lienthong.web.render import make_environment, render
+
+log = logging.getLogger("lienthong.http")
+
+_HTTP_CODES = {
+    400: ("bad_request", "Yêu cầu không hợp lệ.", "Bad request."),
+    401: ("unauthenticated", "Cần đăng nhập.", "Authentication required."),
+    403: ("forbidden", "Không có quyền.", "Forbidden."),
+    404: ("not_found", "Không tìm thấy địa chỉ này.", "No such address."),
+    405: ("method_not_allowed", "Phương thức không được hỗ trợ.", "Method not allowed."),
+    413: ("body_too_large", "Nội dung gửi lên quá lớn.", "The request body is too large."),
+}
+
+
+class JobCollector(Collector):
+    """Job counts by status, read from the database at scrape time."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def collect(self) -> Any:
+        family = GaugeMetricFamily("lienthong_jobs", "Jobs in the job table by status", labels=["status"])
+        try:
+            with self.factory() as session:
+                for status, count in jobs.counts_by_status(session).items():
+                    family.add_metric([status], count)
+        except Exception:  # a scrape must not fail because the database is down; readyz says so
+            log.warning("job metrics unavailable", exc_info=True)
+        yield family
+
+
+def _error_response(request: Request, status: int, code: str, message: str, details: Any = None,
+                    headers: dict[str, str] | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse(
+            {"error": {"code": code, "message": message, "details": details}},
+            status_code=status,
+            headers=headers,
+        )
+    title = {401: ("Cần đăng nhập", "Sign-in required"), 403: ("Không có quyền", "Not allowed"),
+             404: ("Không tìm thấy", "Not found")}.get(status, ("Không thực hiện được", "Could not be done"))
+    lang = language(request)
+    return render(
+        request,
+        "error.html",
+        {"title": title[1] if lang == "en" else title[0], "message": message, "code": code},
+        status_code=status,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        if wants_json(request):
+            return _error_response(request, 401, exc.code, exc.message(language(request)))
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?next={target}", status_code=303)
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        headers = {"WWW-Authenticate": 'Basic realm="lienthong"'} if exc.status_code == 401 else None
+        return _error_response(request, exc.status_code, exc.code, exc.message(language(request)),
+                               exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"), "problem": err.get("msg"),
+             "type": err.get("type")}
+            for err in exc.errors()
+        ]
+        fields = ", ".join(d["field"] for d in details if d["field"]) or "body"
+        lang = language(request)
+        message = (f"Invalid request: check {fields}." if lang == "en"
+                   else f"Yêu cầu không hợp lệ: kiểm tra {fields}.")
+        return _error_response(request, 422, "invalid_request", message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code, vi, en = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail), str(exc.detail)))
+        return _error_response(request, exc.status_code, code, en if language(request) == "en" else vi)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        lang = language(request)
+        message = ("An internal error occurred; it has been logged." if lang == "en"
+                   else "Có lỗi nội bộ; lỗi đã được ghi lại.")
+        return _error_response(request, 500, "internal_error", message)
+
+
+def create_app(settings: Settings, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.database_url))
+    app = FastAPI(
+        title="lienthong",
+        version=__version__,
+        description="Trục liên thông văn bản và dịch vụ công — agency registry, document axis, one-stop services.",
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.templates = make_environment()
+    app.state.migration_head = migrations.head_revision()
+
+    metrics = CollectorRegistry()
+    requests_total = Counter(
+        "lienthong_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=metrics
+    )
+    latency = Histogram("lienthong_http_request_seconds", "HTTP request latency", ["method", "route"],
+                        registry=metrics)
+    metrics.register(JobCollector(session_factory))
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        requests_total.labels(request.method, template, str(response.status_code)).inc()
+        latency.labels(request.method, template).observe(elapsed)
+        response.headers["X-Request-Id"] = request_id
+        log.info(
+            "request",
+            extra={"request_id": request_id, "method": request.method, "path": request.url.path,
+                   "status": response.status_code, "ms": round(elapsed * 1000, 1)},
+        )
+        return response
+
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> Response:
+        checks: dict[str, Any] = {}
+        ready = True
+        try:
+            with session_factory() as session:
+                session.execute(text("SELECT 1"))
+                checks["database"] = "ok"
+                current = migrations.current_revision(session.connection())
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+            return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
+        head = app.state.migration_head
+        checks["migrations"] = {"current": current, "head": head}
+        if current != head:
+            ready = False
+        return JSONResponse(
+            {"status": "ready" if ready else "migrations_pending", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics_endpoint() -> Response:
+        return PlainTextResponse(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
+
+    static_dir = Path(str(resources.files("lienthong.web"))) / "static"
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    app.include_router(registry_api.router)
+    app.include_router(account_api.router)
+    app.include_router(account_pages.router)
+    app.include_router(registry_pages.router)
+    return app
+
+
+def job_handlers() -> dict[str, jobs.Handler]:
+    from lienthong.registry.tasks import HANDLERS as registry_handlers
+
+    return {**registry_handlers}

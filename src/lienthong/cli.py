@@ -1,0 +1,188 @@
+"""The `lienthong` command: serve, worker, demo, db, org, user, jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lienthong import migrations
+from lienthong.accounts.cli import app as user_app
+from lienthong.config import Settings
+from lienthong.db import make_engine, make_session_factory, unit_of_work
+from lienthong.kernel import jobs, logs
+from lienthong.registry.cli import app as org_app
+from lienthong.registry.cli import progress_bar
+
+app = typer.Typer(help="lienthong — trục liên thông văn bản và dịch vụ công.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: migrations, checks, seed data.", no_args_is_help=True)
+jobs_app = typer.Typer(help="The job queue: status and requeue.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+app.add_typer(jobs_app, name="jobs")
+console = Console()
+
+
+@app.callback()
+def root(ctx: typer.Context) -> None:
+    settings = Settings()
+    logs.configure(json_lines=settings.log_json, level=settings.log_level)
+    ctx.obj = settings
+
+
+def _serve(settings: Settings, *, with_worker: bool) -> None:
+    import uvicorn
+
+    from lienthong.app import create_app, job_handlers
+
+    factory = make_session_factory(make_engine(settings.database_url))
+    stop = threading.Event()
+    thread = None
+    if with_worker:
+        worker = jobs.Worker(factory=factory, handlers=job_handlers(),
+                             backoff_seconds=settings.job_backoff_seconds)
+        thread = threading.Thread(
+            target=worker.run_forever, args=(stop, settings.worker_poll_seconds), daemon=True, name="worker"
+        )
+        thread.start()
+    try:
+        uvicorn.run(create_app(settings, factory), host=settings.host, port=settings.port,
+                    log_config=None, access_log=False)
+    finally:
+        stop.set()
+        if thread:
+            thread.join(timeout=10)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default LIENTHONG_PORT or 8000).")] = None,
+) -> None:
+    """Run the API and pages (start `lienthong worker` beside it for jobs)."""
+    settings: Settings = ctx.obj.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
+    _serve(settings, with_worker=False)
+
+
+@app.command()
+def worker(ctx: typer.Context) -> None:
+    """Run the job worker until interrupted. Several may run against one PostgreSQL."""
+    from lienthong.app import job_handlers
+
+    settings: Settings = ctx.obj
+    factory = make_session_factory(make_engine(settings.database_url))
+    stop = threading.Event()
+    try:
+        jobs.Worker(factory=factory, handlers=job_handlers(),
+                    backoff_seconds=settings.job_backoff_seconds).run_forever(stop, settings.worker_poll_seconds)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default LIENTHONG_PORT or 8000).")] = None,
+) -> None:
+    """Migrate, seed the Quảng Ninh registry and demo accounts, and serve API + worker in one process."""
+    from lienthong.demo import DEMO_PASSWORD, seed_demo_accounts
+    from lienthong.registry import seed
+
+    settings: Settings = ctx.obj.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
+    console.print(f"[bold]lienthong demo[/] · database {settings.database_url}")
+    migrations.upgrade(settings.database_url)
+    factory = make_session_factory(make_engine(settings.database_url))
+    with progress_bar(console) as (progress, task):
+        with unit_of_work(factory) as session:
+            result = seed.seed_registry(
+                session, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+            accounts = seed_demo_accounts(session)
+    console.print(f"Registry: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+    url = settings.public_url
+    table = Table(title="Demo sign-ins / Tài khoản thử", show_lines=False)
+    for column in ("username", "password", "role", "agency"):
+        table.add_column(column)
+    for account, code in accounts:
+        table.add_row(account.username, DEMO_PASSWORD, account.role.value, f"{account.agency_short_name} ({code})")
+    console.print(table)
+    console.print(f"Pages:    {url}/  ·  registry {url}/registry")
+    console.print(f"API:      {url}/api/v1/organizations/{settings.node_agency_code}  ·  docs {url}/docs")
+    console.print(f"Health:   {url}/healthz  {url}/readyz  {url}/metrics")
+    _serve(settings, with_worker=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+    """Apply migrations."""
+    migrations.upgrade(ctx.obj.database_url, revision)
+    console.print(f"Database at {revision}.")
+
+
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Fail when the models and the migrated database disagree (run after `db upgrade`)."""
+    engine = make_engine(ctx.obj.database_url)
+    with engine.connect() as conn:
+        current = migrations.current_revision(conn)
+        diff = migrations.pending_model_changes(conn)
+    head = migrations.head_revision()
+    if current != head:
+        console.print(f"[red]Database at {current}, head is {head}: run `lienthong db upgrade`.[/]")
+        raise typer.Exit(1)
+    if diff:
+        console.print("[red]Models and migrations disagree:[/]")
+        for item in diff:
+            console.print(f"  {item}")
+        raise typer.Exit(1)
+    console.print("Models and migrations agree.")
+
+
+@db_app.command("seed")
+def db_seed(
+    ctx: typer.Context,
+    with_demo_accounts: Annotated[bool, typer.Option("--demo-accounts", help="Also create demo accounts.")] = False,
+) -> None:
+    """Load (or refresh) the shipped Quảng Ninh registry; running it twice changes nothing."""
+    from lienthong.demo import seed_demo_accounts
+    from lienthong.registry import seed
+
+    factory = make_session_factory(make_engine(ctx.obj.database_url))
+    with progress_bar(console) as (progress, task):
+        with unit_of_work(factory) as session:
+            result = seed.seed_registry(
+                session, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+            if with_demo_accounts:
+                seed_demo_accounts(session)
+    console.print(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+
+
+@jobs_app.command("status")
+def jobs_status(ctx: typer.Context) -> None:
+    """Jobs by status."""
+    factory = make_session_factory(make_engine(ctx.obj.database_url))
+    with factory() as session:
+        for status, count in jobs.counts_by_status(session).items():
+            console.print(f"{status:8} {count}")
+
+
+@jobs_app.command("requeue")
+def jobs_requeue(ctx: typer.Context, job_id: int) -> None:
+    """Put a dead job back in the queue."""
+    factory = make_session_factory(make_engine(ctx.obj.database_url))
+    with unit_of_work(factory) as session:
+        jobs.requeue(session, job_id=job_id)
+    console.print(f"Job {job_id} requeued.")
+
+
+def main() -> None:
+    logging.captureWarnings(True)
+    app()

@@ -1,0 +1,53 @@
+"""One typed settings object, built once by the entry point and passed in.
+
+Nothing reads the environment at import time: `Settings()` is called by the CLI or the app
+factory, and tests build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIENTHONG_", env_file=None, extra="ignore")
+
+    # Embedded default: a SQLite file under ./var/. Production: postgresql+psycopg://…
+    database_url: str = "sqlite:///var/lienthong.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    var_dir: Path = Path("var")
+
+    # The agency this node serves as its home (its root in the registry) and the node's code.
+    node_agency_code: str = "000.00.00.H49"
+    node_code: str = "H49"
+    base_url: str = ""
+
+    # Pages
+    default_language: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    session_hours: int = Field(default=12, ge=1)
+    secure_cookies: bool = False
+
+    # Limits
+    max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    page_size_max: int = Field(default=200, ge=10)
+
+    # Worker
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    job_max_attempts: int = Field(default=8, ge=1)
+    job_backoff_seconds: float = Field(default=2.0, gt=0)
+
+    log_json: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def public_url(self) -> str:
+        return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,63 @@
+"""The demo node: the Quảng Ninh registry plus a few accounts to sign in with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lienthong.accounts import service as accounts
+from lienthong.accounts.models import Role, User
+from lienthong.registry import seed
+from lienthong.registry.models import Agency, AgencyStatus
+
+DEMO_PASSWORD = "lienthong-demo"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    full_name: str
+    role: Role
+    agency_short_name: str
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("quantri", "Quản trị nút tỉnh", Role.ADMIN, "UBND tỉnh Quảng Ninh"),
+    DemoAccount("lanhdao.tinh", "Lãnh đạo UBND tỉnh", Role.LEADER, "UBND tỉnh Quảng Ninh"),
+    DemoAccount("vanthu.snv", "Văn thư Sở Nội vụ", Role.CLERK, "Sở Nội vụ"),
+    DemoAccount("vanthu.honggai", "Văn thư phường Hồng Gai", Role.CLERK, "Phường Hồng Gai"),
+    DemoAccount("canbo.tthcc", "Cán bộ một cửa", Role.OFFICER, "TT PVHCC tỉnh"),
+)
+
+
+def agency_by_short_name(session: Session, short_name: str) -> Agency | None:
+    return session.scalars(
+        select(Agency).where(Agency.short_name == short_name, Agency.status == AgencyStatus.ACTIVE.value)
+    ).first()
+
+
+def seed_demo_accounts(session: Session) -> list[tuple[DemoAccount, str]]:
+    """Creates the demo accounts that do not exist yet; returns every one with its agency code."""
+    out: list[tuple[DemoAccount, str]] = []
+    for account in DEMO_ACCOUNTS:
+        agency = agency_by_short_name(session, account.agency_short_name)
+        if agency is None:
+            continue
+        exists = session.scalars(select(User).where(User.username == account.username)).first()
+        if exists is None:
+            accounts.create_user(
+                session,
+                username=account.username,
+                full_name=account.full_name,
+                password=DEMO_PASSWORD,
+                grants=[(agency.code, account.role)],
+            )
+        out.append((account, agency.code))
+    return out
+
+
+def seed_all(session: Session, *, with_accounts: bool) -> list[tuple[DemoAccount, str]]:
+    seed.seed_registry(session)
+    return seed_demo_accounts(session) if with_accounts else []

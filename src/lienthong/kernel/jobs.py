@@ -1,0 +1,208 @@
+"""The job table and the worker loop.
+
+Work for later is a row written in the same transaction as the change that needs it, so it
+happens exactly when that change commits. Workers claim rows with SELECT … FOR UPDATE SKIP
+LOCKED on PostgreSQL (several workers on several machines); on SQLite one in-process worker
+claims them. Handlers must be idempotent: a job may run twice after a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from lienthong.db import Base
+from lienthong.kernel.clock import utcnow
+from lienthong.kernel.errors import Invalid, NotFound
+
+log = logging.getLogger("lienthong.jobs")
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+JOB_STATUSES = (PENDING, RUNNING, DONE, DEAD)
+# A running job whose worker has not finished it within the lease is claimed again.
+LEASE = timedelta(minutes=10)
+
+
+class Job(Base):
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_claim", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=8)
+    run_after: Mapped[datetime]
+    created_at: Mapped[datetime]
+    locked_by: Mapped[str | None] = mapped_column(String(120))
+    locked_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"))
+
+
+@dataclass(frozen=True)
+class JobContext:
+    session: Session
+    job_id: int
+    attempt: int
+
+
+Handler = Callable[[JobContext, dict[str, Any]], None]
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    payload: Mapping[str, Any],
+    run_after: datetime | None = None,
+    max_attempts: int = 8,
+) -> Job:
+    now = utcnow()
+    job = Job(
+        kind=kind,
+        payload=dict(payload),
+        status=PENDING,
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=run_after or now,
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(session: Session, *, worker_id: str, now: datetime | None = None) -> Job | None:
+    """Take the next due job for this worker; the caller commits to publish the claim."""
+    now = now or utcnow()
+    due = or_(
+        (Job.status == PENDING) & (Job.run_after <= now),
+        (Job.status == RUNNING) & (Job.locked_at < now - LEASE),
+    )
+    stmt = (
+        select(Job)
+        .where(due)
+        .order_by(Job.run_after, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    job = session.scalars(stmt).first()
+    if job is None:
+        return None
+    job.status = RUNNING
+    job.attempts += 1
+    job.locked_by = worker_id
+    job.locked_at = now
+    session.flush()
+    return job
+
+
+def backoff(attempt: int, base_seconds: float) -> timedelta:
+    # Exponential with ±20 % jitter so that a crowd of retries does not arrive together.
+    seconds = base_seconds * (2 ** max(attempt - 1, 0))
+    return timedelta(seconds=min(seconds, 6 * 3600) * random.uniform(0.8, 1.2))  # noqa: S311
+
+
+@dataclass
+class Worker:
+    """Runs jobs from the table. One instance per process; `run_once` is the unit tests drive."""
+
+    factory: sessionmaker[Session]
+    handlers: Mapping[str, Handler]
+    backoff_seconds: float = 2.0
+    worker_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.worker_id:
+            self.worker_id = f"{socket.gethostname()}:{threading.get_ident()}"
+
+    def run_once(self) -> Job | None:
+        with self.factory.begin() as session:
+            job = claim(session, worker_id=self.worker_id)
+            if job is None:
+                return None
+            job_id, kind, payload, attempt = job.id, job.kind, dict(job.payload), job.attempts
+        handler = self.handlers.get(kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {kind!r}")
+            with self.factory.begin() as session:
+                handler(JobContext(session=session, job_id=job_id, attempt=attempt), payload)
+                done = session.get_one(Job, job_id)
+                done.status = DONE
+                done.finished_at = utcnow()
+                done.last_error = None
+        except Exception as exc:
+            self._record_failure(job_id, attempt, exc)
+        with self.factory() as session:
+            return session.get(Job, job_id)
+
+    def _record_failure(self, job_id: int, attempt: int, exc: Exception) -> None:
+        with self.factory.begin() as session:
+            job = session.get_one(Job, job_id)
+            job.last_error = f"{type(exc).__name__}: {exc}"[:4000]
+            job.locked_by = None
+            if attempt >= job.max_attempts:
+                job.status = DEAD
+                job.finished_at = utcnow()
+                log.error("job dead", extra={"job_id": job_id, "kind": job.kind, "error": str(exc)})
+            else:
+                job.status = PENDING
+                job.run_after = utcnow() + backoff(attempt, self.backoff_seconds)
+                log.warning(
+                    "job failed, will retry",
+                    extra={"job_id": job_id, "kind": job.kind, "attempt": attempt},
+                )
+
+    def run_until_idle(self, limit: int = 10_000) -> int:
+        ran = 0
+        while ran < limit and self.run_once() is not None:
+            ran += 1
+        return ran
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
+        log.info("worker started", extra={"worker": self.worker_id})
+        while not stop.is_set():
+            try:
+                if self.run_once() is None:
+                    stop.wait(poll_seconds)
+            except Exception:  # a broken database must not kill the loop: log and retry
+                log.exception("worker loop error")
+                stop.wait(poll_seconds)
+        log.info("worker stopped", extra={"worker": self.worker_id})
+
+
+def requeue(session: Session, *, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"Không có công việc số {job_id}.", f"No job {job_id}.", code="unknown_job")
+    if job.status != DEAD:
+        raise Invalid(
+            f"Chỉ đưa lại được công việc đã hỏng (trạng thái hiện tại: {job.status}).",
+            f"Only dead jobs can be requeued (current status: {job.status}).",
+            code="job_not_dead",
+        )
+    job.status = PENDING
+    job.attempts = 0
+    job.run_after = utcnow()
+    job.finished_at = None
+    return job
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+    counts = dict.fromkeys(JOB_STATUSES, 0)
+    counts.update({status: int(n) for status, n in rows})
+    return counts

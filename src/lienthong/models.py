@@ -1,0 +1,9 @@
+"""Every domain's models, imported once so that the metadata is complete (Alembic, tests)."""
+
+from lienthong.accounts import models as accounts_models
+from lienthong.db import Base
+from lienthong.kernel import jobs
+from lienthong.registry import models as registry_models
+
+metadata = Base.metadata
+__all__ = ["accounts_models", "jobs", "metadata", "registry_models"]

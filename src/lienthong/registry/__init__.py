@@ -1,0 +1,1 @@
+"""Agencies and their identifier codes, levels, hierarchy and mergers."""

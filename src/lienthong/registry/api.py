@@ -1,0 +1,155 @@
+"""JSON API of the registry: reads are public (it is the directory every system routes by);
+changes need the node's administrators."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from lienthong.accounts.deps import NodeAdmin
+from lienthong.kernel.errors import Invalid, TooLarge
+from lienthong.registry import service, transfer
+from lienthong.registry.models import AgencyKind, AgencyStatus
+from lienthong.registry.schemas import (
+    AgencyCreate,
+    AgencyOut,
+    AgencyUpdate,
+    DissolveRequest,
+    EventOut,
+    ImportResult,
+    MergeRequest,
+    Page,
+    TreeNode,
+)
+from lienthong.web.deps import DB, AppSettings
+
+router = APIRouter(prefix="/api/v1/organizations", tags=["registry"])
+
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+PageSize = Annotated[int, Query(ge=1, le=200)]
+
+
+def _one(db: DB, code: str) -> dict[str, Any]:
+    return service.describe(db, [service.get_agency(db, code=code)])[0]
+
+
+@router.get("", response_model=Page[AgencyOut])
+def list_organizations(
+    db: DB,
+    parent: Annotated[str | None, Query(max_length=64)] = None,
+    level: Annotated[int | None, Query(ge=1, le=4)] = None,
+    status: AgencyStatus | None = None,
+    kind: AgencyKind | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    items, total = service.list_agencies(
+        db, parent_code=parent, level=level, status=status, kind=kind, q=q, page=page, page_size=page_size
+    )
+    return {"items": service.describe(db, items), "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/export.csv", response_class=StreamingResponse)
+def export_organizations(db: DB) -> StreamingResponse:
+    return StreamingResponse(
+        transfer.export_csv(db),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="organizations.csv"'},
+    )
+
+
+@router.post("/import", response_model=ImportResult)
+async def import_organizations(
+    request: Request, db: DB, settings: AppSettings, admin: NodeAdmin
+) -> ImportResult:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > settings.max_import_bytes:
+            raise TooLarge(
+                f"Tệp vượt quá giới hạn {settings.max_import_bytes // (1024 * 1024)} MB.",
+                f"The file is over the {settings.max_import_bytes // (1024 * 1024)} MB limit.",
+                code="body_too_large",
+            )
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(
+            "Tệp phải được mã hóa UTF-8.", "The file must be UTF-8 encoded.", code="import_invalid"
+        ) from exc
+    return transfer.import_csv(db, text=text, actor=admin.name, default_node=settings.node_code)
+
+
+@router.post("", response_model=AgencyOut, status_code=201)
+def create_organization(data: AgencyCreate, db: DB, settings: AppSettings, admin: NodeAdmin) -> dict[str, Any]:
+    agency = service.create_agency(db, data=data, actor=admin.name, default_node=settings.node_code)
+    return service.describe(db, [agency])[0]
+
+
+@router.post("/merge", response_model=AgencyOut)
+def merge_organizations(data: MergeRequest, db: DB, admin: NodeAdmin) -> dict[str, Any]:
+    successor = service.merge(
+        db,
+        source_codes=data.source_codes,
+        successor_code=data.successor_code,
+        effective_on=data.effective_on,
+        actor=admin.name,
+    )
+    return service.describe(db, [successor])[0]
+
+
+@router.get("/{code}", response_model=AgencyOut)
+def get_organization(code: str, db: DB) -> dict[str, Any]:
+    return _one(db, code)
+
+
+@router.patch("/{code}", response_model=AgencyOut)
+def update_organization(code: str, data: AgencyUpdate, db: DB, admin: NodeAdmin) -> dict[str, Any]:
+    agency = service.update_agency(db, code=code, data=data, actor=admin.name)
+    return service.describe(db, [agency])[0]
+
+
+@router.post("/{code}/dissolve", response_model=AgencyOut)
+def dissolve_organization(code: str, data: DissolveRequest, db: DB, admin: NodeAdmin) -> dict[str, Any]:
+    agency = service.dissolve(
+        db, code=code, successor_codes=data.successor_codes, effective_on=data.effective_on, actor=admin.name
+    )
+    return service.describe(db, [agency])[0]
+
+
+@router.get("/{code}/children", response_model=Page[AgencyOut])
+def list_children(
+    code: str,
+    db: DB,
+    status: AgencyStatus | None = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    items, total = service.list_agencies(db, parent_code=code, status=status, page=page, page_size=page_size)
+    return {"items": service.describe(db, items), "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/{code}/tree", response_model=TreeNode)
+def organization_tree(
+    code: str,
+    db: DB,
+    depth: Annotated[int, Query(ge=0, le=4)] = 2,
+    include_inactive: bool = False,
+) -> dict[str, Any]:
+    return service.tree(db, root_code=code, depth=depth, include_inactive=include_inactive)
+
+
+@router.get("/{code}/history", response_model=Page[EventOut])
+def organization_history(code: str, db: DB, page: PageNo = 1, page_size: PageSize = 50) -> dict[str, Any]:
+    events, total = service.history(db, code=code, page=page, page_size=page_size)
+    return {
+        "items": [
+            {"at": e.at, "actor": e.actor, "action": e.action, "changes": e.changes} for e in events
+        ],
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+    }

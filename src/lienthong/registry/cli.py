@@ -1,0 +1,163 @@
+"""`lienthong org …`: import, export, show, credentials, merge, dissolve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from lienthong.accounts import service as accounts
+from lienthong.config import Settings
+from lienthong.db import make_engine, make_session_factory, unit_of_work
+from lienthong.kernel.errors import AppError
+from lienthong.registry import service, transfer
+
+app = typer.Typer(help="The agency registry.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def progress_bar(target: Console, label: str = "Agencies") -> Iterator[tuple[Progress, TaskID]]:
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=target, transient=False,
+    ) as progress:
+        yield progress, progress.add_task(label, total=None)
+
+
+def _factory(ctx: typer.Context) -> tuple[Settings, object]:
+    settings: Settings = ctx.obj
+    return settings, make_session_factory(make_engine(settings.database_url))
+
+
+def _fail(exc: AppError) -> None:
+    err.print(f"[red]{exc.code}[/]: {exc.message_vi} / {exc.message_en}")
+    details = exc.details
+    if isinstance(details, dict) and "errors" in details:
+        for item in details["errors"]:
+            err.print(f"  line {item['line']} [{item['column']}]: {item['message']} / {item.get('message_en', '')}")
+    raise typer.Exit(2)
+
+
+@app.command("import")
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    dry_run: Annotated[bool, typer.Option(help="Check the file and report, change nothing.")] = False,
+) -> None:
+    """Import agencies from CSV: all rows or none; every bad row reported with its line."""
+    settings: Settings = ctx.obj
+    factory = make_session_factory(make_engine(settings.database_url))
+    text = file.read_text(encoding="utf-8-sig")
+    session = factory()
+    try:
+        with progress_bar(console) as (progress, task):
+            result = transfer.import_csv(
+                session, text=text, actor=f"cli:{file.name}", default_node=settings.node_code,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        if dry_run:
+            session.rollback()
+            console.print("Dry run: nothing changed.")
+        else:
+            session.commit()
+    except AppError as exc:
+        session.rollback()
+        _fail(exc)
+    finally:
+        session.close()
+    console.print(f"{result.rows} rows: {result.created} created, {result.updated} updated, "
+                  f"{result.unchanged} unchanged")
+
+
+@app.command("export")
+def export_file(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default stdout).")] = None,
+) -> None:
+    """Export the whole registry as CSV (reads back through `org import`)."""
+    settings: Settings = ctx.obj
+    factory = make_session_factory(make_engine(settings.database_url))
+    with factory() as session:
+        target = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+        try:
+            for chunk in transfer.export_csv(session):
+                target.write(chunk)
+        finally:
+            if out:
+                target.close()
+
+
+@app.command("show")
+def show(ctx: typer.Context, code: str) -> None:
+    """Print one agency as JSON."""
+    settings: Settings = ctx.obj
+    factory = make_session_factory(make_engine(settings.database_url))
+    with factory() as session:
+        try:
+            data = service.describe(session, [service.get_agency(session, code=code)])[0]
+        except AppError as exc:
+            _fail(exc)
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@app.command("credentials")
+def credentials(ctx: typer.Context, code: str) -> None:
+    """Issue credentials for an agency's software; prints {"system_id", "secret"} once."""
+    settings: Settings = ctx.obj
+    factory = make_session_factory(make_engine(settings.database_url))
+    try:
+        with unit_of_work(factory) as session:
+            system_id, secret = accounts.issue_credential(session, agency_code=code)
+    except AppError as exc:
+        _fail(exc)
+    print(json.dumps({"system_id": system_id, "secret": secret}))
+
+
+@app.command("merge")
+def merge(
+    ctx: typer.Context,
+    sources: Annotated[list[str], typer.Argument(help="Codes of the agencies that merge.")],
+    into: Annotated[str, typer.Option("--into", help="Code of the successor.")],
+    effective_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
+) -> None:
+    """Merge several agencies into one successor."""
+    settings: Settings = ctx.obj
+    factory = make_session_factory(make_engine(settings.database_url))
+    try:
+        with unit_of_work(factory) as session:
+            service.merge(session, source_codes=sources, successor_code=into,
+                          effective_on=date.fromisoformat(effective_on) if effective_on else None,
+                          actor="cli")
+    except AppError as exc:
+        _fail(exc)
+    console.print(f"Merged {', '.join(sources)} into {into}.")
+
+
+@app.command("dissolve")
+def dissolve(
+    ctx: typer.Context,
+    code: str,
+    successor: Annotated[list[str] | None, typer.Option("--successor", help="Successor code (repeat).")] = None,
+    effective_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
+) -> None:
+    """Dissolve an agency, naming the successors that take its work."""
+    settings: Settings = ctx.obj
+    factory = make_session_factory(make_engine(settings.database_url))
+    try:
+        with unit_of_work(factory) as session:
+            service.dissolve(session, code=code, successor_codes=successor or [],
+                             effective_on=date.fromisoformat(effective_on) if effective_on else None,
+                             actor="cli")
+    except AppError as exc:
+        _fail(exc)
+    console.print(f"Dissolved {code}.")

@@ -1,0 +1,1 @@
+"""Base templates, static assets and shared page helpers."""
