@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from lienthong.accounts import service as accounts
@@ -40,11 +41,12 @@ def _factory(ctx: typer.Context) -> tuple[Settings, object]:
 
 
 def _fail(exc: AppError) -> None:
-    err.print(f"[red]{exc.code}[/]: {exc.message_vi} / {exc.message_en}")
+    err.print(f"[red]{exc.code}[/]: " + escape(f"{exc.message_vi} / {exc.message_en}"))
     details = exc.details
     if isinstance(details, dict) and "errors" in details:
         for item in details["errors"]:
-            err.print(f"  line {item['line']} [{item['column']}]: {item['message']} / {item.get('message_en', '')}")
+            err.print(escape(f"  line {item['line']} [{item['column']}]: {item['message']} / "
+                             f"{item.get('message_en', '')}"))
     raise typer.Exit(2)
 
 

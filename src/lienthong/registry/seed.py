@@ -52,7 +52,7 @@ GROUP_LEVEL1 = {"H": "H49", "A": "A49", "K": "K49"}
 
 def _read(name: str) -> Iterator[tuple[int, dict[str, str]]]:
     text = resources.files("lienthong.registry").joinpath("seed", name).read_text(encoding="utf-8")
-    yield from transfer.read_csv(text)
+    yield from transfer.read_csv(text)[1]
 
 
 def _row(**values: Any) -> dict[str, str]:

@@ -77,10 +77,32 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(text)
 
 
-def read_csv(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+def read_csv(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the rows, each row with the line it starts on."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [name.strip() for name in reader.fieldnames or [] if name]
+    rows = []
+    line = 2
     for record in reader:
-        yield reader.line_num, {k.strip(): (v or "").strip() for k, v in record.items() if k}
+        rows.append((line, {k.strip(): (v or "").strip() for k, v in record.items() if k}))
+        line = reader.line_num + 1
+    return header, rows
+
+
+def _check_header(header: set[str]) -> None:
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = sorted(header - set(COLUMNS))
+    if missing or unknown:
+        raise Invalid(
+            "Dòng tiêu đề sai: " + (f"thiếu {', '.join(missing)}; " if missing else "")
+            + (f"không biết cột {', '.join(unknown)}; " if unknown else "")
+            + "các cột dùng được: " + ", ".join(COLUMNS),
+            "Bad header: " + (f"missing {', '.join(missing)}; " if missing else "")
+            + (f"unknown columns {', '.join(unknown)}; " if unknown else "")
+            + "allowed columns: " + ", ".join(COLUMNS),
+            code="import_invalid",
+            details={"errors": [{"line": 1, "column": "", "message": "header"}]},
+        )
 
 
 def parse_rows(raw_rows: Sequence[tuple[int, dict[str, str]]], errors: RowErrors) -> list[Row]:
@@ -209,25 +231,13 @@ def import_rows(
     *,
     actor: str,
     default_node: str,
+    header: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
     errors = RowErrors()
+    _check_header(set(header if header is not None else (raw_rows[0][1] if raw_rows else ())))
     if not raw_rows:
         raise Invalid("Tệp không có dòng dữ liệu nào.", "The file has no data rows.", code="import_empty")
-    header = set(raw_rows[0][1])
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = sorted(header - set(COLUMNS))
-    if missing or unknown:
-        raise Invalid(
-            "Dòng tiêu đề sai: " + (f"thiếu {', '.join(missing)}; " if missing else "")
-            + (f"không biết cột {', '.join(unknown)}; " if unknown else "")
-            + "các cột dùng được: " + ", ".join(COLUMNS),
-            "Bad header: " + (f"missing {', '.join(missing)}; " if missing else "")
-            + (f"unknown columns {', '.join(unknown)}; " if unknown else "")
-            + "allowed columns: " + ", ".join(COLUMNS),
-            code="import_invalid",
-            details={"errors": [{"line": 1, "column": "", "message": "header"}]},
-        )
     rows = parse_rows(raw_rows, errors)
     existing = _check_references(session, rows, errors)
     if errors.items:
@@ -308,10 +318,12 @@ def import_csv(
     session: Session, *, text: str, actor: str, default_node: str, progress: Progress | None = None
 ) -> ImportResult:
     try:
-        raw_rows = list(read_csv(text))
+        header, raw_rows = read_csv(text)
     except csv.Error as exc:
         raise Invalid(f"Tệp CSV hỏng: {exc}", f"Malformed CSV: {exc}", code="import_invalid") from exc
-    return import_rows(session, raw_rows, actor=actor, default_node=default_node, progress=progress)
+    return import_rows(
+        session, raw_rows, actor=actor, default_node=default_node, header=header, progress=progress
+    )
 
 
 def export_csv(session: Session, *, batch: int = 500) -> Iterator[str]:
