@@ -60,7 +60,7 @@ def render(
         lang=lang,
         tr=tr,
         principal=principal,
-        csrf_token=getattr(principal, "csrf_token", None) or request.state.__dict__.get("csrf_token", ""),
+        csrf_token=getattr(principal, "csrf_token", None) or getattr(request.state, "csrf_token", ""),
         page_url=lambda **kw: page_url(request, **kw),
         **(context or {}),
     )
