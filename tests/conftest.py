@@ -89,7 +89,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def session_factory(connection: Connection) -> sessionmaker[Session]:
     # Every session commits into a SAVEPOINT of the test's outer transaction.
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture
@@ -110,9 +112,15 @@ def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterat
         yield test_client
 
 
-def signed_in(client: TestClient, db: Session, *, username: str, role: Role, agency: str) -> TestClient:
+def signed_in(
+    client: TestClient, db: Session, *, username: str, role: Role, agency: str
+) -> TestClient:
     user = accounts.create_user(
-        db, username=username, full_name=username.title(), password="correct horse", grants=[(agency, role)]
+        db,
+        username=username,
+        full_name=username.title(),
+        password="correct horse",
+        grants=[(agency, role)],
     )
     token = accounts.open_session(db, user=user, hours=1)
     db.commit()

@@ -15,7 +15,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
@@ -54,7 +60,9 @@ class JobCollector(Collector):
         self.factory = factory
 
     def collect(self) -> Any:
-        family = GaugeMetricFamily("lienthong_jobs", "Jobs in the job table by status", labels=["status"])
+        family = GaugeMetricFamily(
+            "lienthong_jobs", "Jobs in the job table by status", labels=["status"]
+        )
         try:
             with self.factory() as session:
                 for status, count in jobs.counts_by_status(session).items():
@@ -64,16 +72,25 @@ class JobCollector(Collector):
         yield family
 
 
-def _error_response(request: Request, status: int, code: str, message: str, details: Any = None,
-                    headers: dict[str, str] | None = None) -> Response:
+def _error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     if wants_json(request):
         return JSONResponse(
             {"error": {"code": code, "message": message, "details": details}},
             status_code=status,
             headers=headers,
         )
-    title = {401: ("Cần đăng nhập", "Sign-in required"), 403: ("Không có quyền", "Not allowed"),
-             404: ("Không tìm thấy", "Not found")}.get(status, ("Không thực hiện được", "Could not be done"))
+    title = {
+        401: ("Cần đăng nhập", "Sign-in required"),
+        403: ("Không có quyền", "Not allowed"),
+        404: ("Không tìm thấy", "Not found"),
+    }.get(status, ("Không thực hiện được", "Could not be done"))
     lang = language(request)
     return render(
         request,
@@ -93,34 +110,50 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        headers = {"WWW-Authenticate": 'Basic realm="lienthong"'} if exc.status_code == 401 else None
-        return _error_response(request, exc.status_code, exc.code, exc.message(language(request)),
-                               exc.details, headers)
+        headers = (
+            {"WWW-Authenticate": 'Basic realm="lienthong"'} if exc.status_code == 401 else None
+        )
+        return _error_response(
+            request, exc.status_code, exc.code, exc.message(language(request)), exc.details, headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         details = [
-            {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"), "problem": err.get("msg"),
-             "type": err.get("type")}
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "problem": err.get("msg"),
+                "type": err.get("type"),
+            }
             for err in exc.errors()
         ]
         fields = ", ".join(d["field"] for d in details if d["field"]) or "body"
         lang = language(request)
-        message = (f"Invalid request: check {fields}." if lang == "en"
-                   else f"Yêu cầu không hợp lệ: kiểm tra {fields}.")
+        message = (
+            f"Invalid request: check {fields}."
+            if lang == "en"
+            else f"Yêu cầu không hợp lệ: kiểm tra {fields}."
+        )
         return _error_response(request, 422, "invalid_request", message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code, vi, en = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail), str(exc.detail)))
-        return _error_response(request, exc.status_code, code, en if language(request) == "en" else vi)
+        code, vi, en = _HTTP_CODES.get(
+            exc.status_code, ("http_error", str(exc.detail), str(exc.detail))
+        )
+        return _error_response(
+            request, exc.status_code, code, en if language(request) == "en" else vi
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path})
         lang = language(request)
-        message = ("An internal error occurred; it has been logged." if lang == "en"
-                   else "Có lỗi nội bộ; lỗi đã được ghi lại.")
+        message = (
+            "An internal error occurred; it has been logged."
+            if lang == "en"
+            else "Có lỗi nội bộ; lỗi đã được ghi lại."
+        )
         return _error_response(request, 500, "internal_error", message)
 
 
@@ -139,14 +172,23 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
 
     metrics = CollectorRegistry()
     requests_total = Counter(
-        "lienthong_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=metrics
+        "lienthong_http_requests_total",
+        "HTTP requests",
+        ["method", "route", "status"],
+        registry=metrics,
     )
-    latency = Histogram("lienthong_http_request_seconds", "HTTP request latency", ["method", "route"],
-                        registry=metrics)
+    latency = Histogram(
+        "lienthong_http_request_seconds",
+        "HTTP request latency",
+        ["method", "route"],
+        registry=metrics,
+    )
     metrics.register(JobCollector(session_factory))
 
     @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
         started = time.perf_counter()
         response = await call_next(request)
@@ -158,8 +200,13 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         response.headers["X-Request-Id"] = request_id
         log.info(
             "request",
-            extra={"request_id": request_id, "method": request.method, "path": request.url.path,
-                   "status": response.status_code, "ms": round(elapsed * 1000, 1)},
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round(elapsed * 1000, 1),
+            },
         )
         return response
 

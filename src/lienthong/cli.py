@@ -44,15 +44,24 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
     stop = threading.Event()
     thread = None
     if with_worker:
-        worker = jobs.Worker(factory=factory, handlers=job_handlers(),
-                             backoff_seconds=settings.job_backoff_seconds)
+        worker = jobs.Worker(
+            factory=factory, handlers=job_handlers(), backoff_seconds=settings.job_backoff_seconds
+        )
         thread = threading.Thread(
-            target=worker.run_forever, args=(stop, settings.worker_poll_seconds), daemon=True, name="worker"
+            target=worker.run_forever,
+            args=(stop, settings.worker_poll_seconds),
+            daemon=True,
+            name="worker",
         )
         thread.start()
     try:
-        uvicorn.run(create_app(settings, factory), host=settings.host, port=settings.port,
-                    log_config=None, access_log=False)
+        uvicorn.run(
+            create_app(settings, factory),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
     finally:
         stop.set()
         if thread:
@@ -66,7 +75,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default LIENTHONG_PORT or 8000).")] = None,
 ) -> None:
     """Run the API and pages (start `lienthong worker` beside it for jobs)."""
-    settings: Settings = ctx.obj.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
+    settings: Settings = ctx.obj.model_copy(
+        update={k: v for k, v in {"host": host, "port": port}.items() if v}
+    )
     _serve(settings, with_worker=False)
 
 
@@ -79,8 +90,9 @@ def worker(ctx: typer.Context) -> None:
     factory = make_session_factory(make_engine(settings.database_url))
     stop = threading.Event()
     try:
-        jobs.Worker(factory=factory, handlers=job_handlers(),
-                    backoff_seconds=settings.job_backoff_seconds).run_forever(stop, settings.worker_poll_seconds)
+        jobs.Worker(
+            factory=factory, handlers=job_handlers(), backoff_seconds=settings.job_backoff_seconds
+        ).run_forever(stop, settings.worker_poll_seconds)
     except KeyboardInterrupt:
         stop.set()
 
@@ -95,26 +107,36 @@ def demo(
     from lienthong.demo import DEMO_PASSWORD, seed_demo_accounts
     from lienthong.registry import seed
 
-    settings: Settings = ctx.obj.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
+    settings: Settings = ctx.obj.model_copy(
+        update={k: v for k, v in {"host": host, "port": port}.items() if v}
+    )
     console.print(f"[bold]lienthong demo[/] · database {settings.database_url}")
     migrations.upgrade(settings.database_url)
     factory = make_session_factory(make_engine(settings.database_url))
-    with progress_bar(console) as (progress, task):
-        with unit_of_work(factory) as session:
-            result = seed.seed_registry(
-                session, progress=lambda done, total: progress.update(task, completed=done, total=total)
-            )
-            accounts = seed_demo_accounts(session)
-    console.print(f"Registry: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+    with progress_bar(console) as (progress, task), unit_of_work(factory) as session:
+        result = seed.seed_registry(
+            session, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+        accounts = seed_demo_accounts(session)
+    console.print(
+        f"Registry: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    )
     url = settings.public_url
     table = Table(title="Demo sign-ins / Tài khoản thử", show_lines=False)
     for column in ("username", "password", "role", "agency"):
         table.add_column(column)
     for account, code in accounts:
-        table.add_row(account.username, DEMO_PASSWORD, account.role.value, f"{account.agency_short_name} ({code})")
+        table.add_row(
+            account.username,
+            DEMO_PASSWORD,
+            account.role.value,
+            f"{account.agency_short_name} ({code})",
+        )
     console.print(table)
     console.print(f"Pages:    {url}/  ·  registry {url}/registry")
-    console.print(f"API:      {url}/api/v1/organizations/{settings.node_agency_code}  ·  docs {url}/docs")
+    console.print(
+        f"API:      {url}/api/v1/organizations/{settings.node_agency_code}  ·  docs {url}/docs"
+    )
     console.print(f"Health:   {url}/healthz  {url}/readyz  {url}/metrics")
     _serve(settings, with_worker=True)
 
@@ -148,21 +170,24 @@ def db_check(ctx: typer.Context) -> None:
 @db_app.command("seed")
 def db_seed(
     ctx: typer.Context,
-    with_demo_accounts: Annotated[bool, typer.Option("--demo-accounts", help="Also create demo accounts.")] = False,
+    with_demo_accounts: Annotated[
+        bool, typer.Option("--demo-accounts", help="Also create demo accounts.")
+    ] = False,
 ) -> None:
     """Load (or refresh) the shipped Quảng Ninh registry; running it twice changes nothing."""
     from lienthong.demo import seed_demo_accounts
     from lienthong.registry import seed
 
     factory = make_session_factory(make_engine(ctx.obj.database_url))
-    with progress_bar(console) as (progress, task):
-        with unit_of_work(factory) as session:
-            result = seed.seed_registry(
-                session, progress=lambda done, total: progress.update(task, completed=done, total=total)
-            )
-            if with_demo_accounts:
-                seed_demo_accounts(session)
-    console.print(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+    with progress_bar(console) as (progress, task), unit_of_work(factory) as session:
+        result = seed.seed_registry(
+            session, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+        if with_demo_accounts:
+            seed_demo_accounts(session)
+    console.print(
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    )
 
 
 @jobs_app.command("status")

@@ -12,7 +12,7 @@ from lienthong.accounts.models import Role, User
 from lienthong.registry import seed
 from lienthong.registry.models import Agency, AgencyStatus
 
-DEMO_PASSWORD = "lienthong-demo"
+DEMO_PASSWORD = "lienthong-demo"  # noqa: S105 - the demo node only, printed at start
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ DEMO_ACCOUNTS = (
 
 def agency_by_short_name(session: Session, short_name: str) -> Agency | None:
     return session.scalars(
-        select(Agency).where(Agency.short_name == short_name, Agency.status == AgencyStatus.ACTIVE.value)
+        select(Agency).where(
+            Agency.short_name == short_name, Agency.status == AgencyStatus.ACTIVE.value
+        )
     ).first()
 
 

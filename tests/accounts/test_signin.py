@@ -24,8 +24,13 @@ def csrf_from(html: str) -> str:
 
 
 def make_person(db: Session) -> None:
-    service.create_user(db, username="VanThu", full_name="Văn Thư", password="mật khẩu dài",
-                        grants=[(HONG_GAI, Role.CLERK)])
+    service.create_user(
+        db,
+        username="VanThu",
+        full_name="Văn Thư",
+        password="mật khẩu dài",
+        grants=[(HONG_GAI, Role.CLERK)],
+    )
     db.commit()
 
 
@@ -33,15 +38,25 @@ def test_sign_in_and_out(client: TestClient, db: Session) -> None:
     make_person(db)
     page = client.get("/signin?next=/registry")
     token = csrf_from(page.text)
-    response = client.post("/signin", data={"username": "vanthu", "password": "mật khẩu dài",
-                                             "csrf_token": token, "next": "/registry"}, follow_redirects=False)
+    response = client.post(
+        "/signin",
+        data={
+            "username": "vanthu",
+            "password": "mật khẩu dài",
+            "csrf_token": token,
+            "next": "/registry",
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/registry"
     cookie = response.cookies.get("lt_session")
     assert cookie
     me = client.get("/api/v1/me").json()
     assert me["kind"] == "user"
-    assert me["grants"] == [{"agency_code": HONG_GAI, "agency_name": "Phường Hồng Gai", "role": "clerk"}]
+    assert me["grants"] == [
+        {"agency_code": HONG_GAI, "agency_name": "Phường Hồng Gai", "role": "clerk"}
+    ]
     registry = client.get("/registry")
     signout_token = csrf_from(registry.text)
     out = client.post("/signout", data={"csrf_token": signout_token}, follow_redirects=False)
@@ -53,8 +68,12 @@ def test_sign_in_and_out(client: TestClient, db: Session) -> None:
 def test_wrong_password_says_so_without_saying_which(client: TestClient, db: Session) -> None:
     make_person(db)
     token = csrf_from(client.get("/signin").text)
-    wrong = client.post("/signin", data={"username": "vanthu", "password": "sai rồi", "csrf_token": token})
-    unknown = client.post("/signin", data={"username": "nobody", "password": "sai rồi", "csrf_token": token})
+    wrong = client.post(
+        "/signin", data={"username": "vanthu", "password": "sai rồi", "csrf_token": token}
+    )
+    unknown = client.post(
+        "/signin", data={"username": "nobody", "password": "sai rồi", "csrf_token": token}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert "Tên đăng nhập hoặc mật khẩu không đúng" in wrong.text
     assert "Tên đăng nhập hoặc mật khẩu không đúng" in unknown.text
@@ -71,9 +90,16 @@ def test_sign_in_without_csrf_token_is_refused(client: TestClient, db: Session) 
 def test_next_never_leaves_the_site(client: TestClient, db: Session) -> None:
     make_person(db)
     token = csrf_from(client.get("/signin").text)
-    response = client.post("/signin", data={"username": "vanthu", "password": "mật khẩu dài",
-                                             "csrf_token": token, "next": "//evil.example/"},
-                           follow_redirects=False)
+    response = client.post(
+        "/signin",
+        data={
+            "username": "vanthu",
+            "password": "mật khẩu dài",
+            "csrf_token": token,
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/"
 
 
@@ -108,8 +134,11 @@ def test_agency_software_uses_basic_auth(client: TestClient, db: Session) -> Non
     assert me.json()["system_id"] == system_id
     assert me.json()["grants"][0]["agency_code"] == HONG_GAI
     # Authenticated, but software is not the node's administrator.
-    create = client.post("/api/v1/organizations", headers=basic(system_id, secret),
-                         json={"code": "000.00.29.H49", "name": "X", "kind": "other"})
+    create = client.post(
+        "/api/v1/organizations",
+        headers=basic(system_id, secret),
+        json={"code": "000.00.29.H49", "name": "X", "kind": "other"},
+    )
     assert create.status_code == 403
     bad = client.get("/api/v1/me", headers=basic(system_id, "wrong"))
     assert bad.status_code == 401
@@ -143,7 +172,9 @@ def test_cli_prints_credentials_as_json(engine: Engine, database_url: str, monke
     assert set(issued) == {"system_id", "secret"}
     assert issued["system_id"].startswith(HONG_GAI)
     with Session(engine) as session:
-        principal = service.credential_principal(session, system_id=issued["system_id"], secret=issued["secret"])
+        principal = service.credential_principal(
+            session, system_id=issued["system_id"], secret=issued["secret"]
+        )
         assert principal is not None
         service.revoke_credential(session, system_id=issued["system_id"])
         session.commit()

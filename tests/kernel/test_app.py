@@ -28,14 +28,19 @@ def test_readyz_says_when_migrations_are_pending(client: TestClient) -> None:
 def test_metrics_are_prometheus_text(client: TestClient) -> None:
     client.get("/api/v1/organizations/000.00.00.H49")
     body = client.get("/metrics").text
-    assert 'lienthong_http_requests_total{method="GET",route="/api/v1/organizations/{code}",status="200"}' in body
+    assert (
+        'lienthong_http_requests_total{method="GET",route="/api/v1/organizations/{code}",status="200"}'
+        in body
+    )
     assert 'lienthong_jobs{status="pending"}' in body
 
 
 def test_unknown_address_has_the_error_shape(client: TestClient) -> None:
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "Không tìm thấy địa chỉ này.", "details": None}}
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "Không tìm thấy địa chỉ này.", "details": None}
+    }
 
 
 def test_unknown_page_is_a_friendly_page(client: TestClient) -> None:
@@ -54,4 +59,7 @@ def test_wrong_method(client: TestClient) -> None:
 def test_models_and_migrations_agree(engine: Engine) -> None:
     with engine.connect() as conn:
         assert migrations.pending_model_changes(conn) == []
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == migrations.head_revision()
+        assert (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            == migrations.head_revision()
+        )

@@ -48,30 +48,38 @@ def test_a_job_runs_once_and_is_done(session_factory: sessionmaker[Session], db:
     assert worker.run_once() is None
 
 
-def test_failures_back_off_then_die_then_requeue(session_factory: sessionmaker[Session], db: Session) -> None:
+def test_failures_back_off_then_die_then_requeue(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
     handler = Flaky(3)
     job = jobs.enqueue(db, kind="test.flaky", payload={}, max_attempts=3)
     db.commit()
-    worker = jobs.Worker(factory=session_factory, handlers={"test.flaky": handler}, backoff_seconds=10)
+    worker = jobs.Worker(
+        factory=session_factory, handlers={"test.flaky": handler}, backoff_seconds=10
+    )
     first = worker.run_once()
-    assert first is not None and first.status == jobs.PENDING
+    assert first is not None
+    assert first.status == jobs.PENDING
     assert first.last_error == "RuntimeError: boom 1"
     # Backoff: not due again straight away (10 s ±20 %).
     assert first.run_after > utcnow() + timedelta(seconds=7)
     assert worker.run_once() is None
     make_due(db, job.id)
     second = worker.run_once()
-    assert second is not None and second.status == jobs.PENDING
+    assert second is not None
+    assert second.status == jobs.PENDING
     assert second.run_after > utcnow() + timedelta(seconds=15)  # doubled
     make_due(db, job.id)
     third = worker.run_once()
-    assert third is not None and third.status == jobs.DEAD
+    assert third is not None
+    assert third.status == jobs.DEAD
     assert jobs.counts_by_status(db)[jobs.DEAD] == 1
     db.expire_all()
     jobs.requeue(db, job_id=job.id)
     db.commit()
     again = worker.run_once()
-    assert again is not None and again.status == jobs.DONE
+    assert again is not None
+    assert again.status == jobs.DONE
     assert handler.calls == 4
 
 
@@ -86,11 +94,14 @@ def test_unknown_kind_fails_visibly(session_factory: sessionmaker[Session], db: 
     jobs.enqueue(db, kind="nobody.handles.this", payload={}, max_attempts=1)
     db.commit()
     finished = jobs.Worker(factory=session_factory, handlers={}).run_once()
-    assert finished is not None and finished.status == jobs.DEAD
+    assert finished is not None
+    assert finished.status == jobs.DEAD
     assert "no handler" in (finished.last_error or "")
 
 
-def test_handler_work_rolls_back_with_its_failure(session_factory: sessionmaker[Session], db: Session) -> None:
+def test_handler_work_rolls_back_with_its_failure(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
     def half_then_fail(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
         jobs.enqueue(ctx.session, kind="side.effect", payload={})
         raise RuntimeError("after writing")
@@ -102,19 +113,24 @@ def test_handler_work_rolls_back_with_its_failure(session_factory: sessionmaker[
     assert db.scalars(select(jobs.Job).where(jobs.Job.kind == "side.effect")).all() == []
 
 
-def test_stale_running_job_is_claimed_again(session_factory: sessionmaker[Session], db: Session) -> None:
+def test_stale_running_job_is_claimed_again(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
     job = jobs.enqueue(db, kind="test.flaky", payload={})
     job.status = jobs.RUNNING
     job.locked_at = utcnow() - jobs.LEASE - timedelta(minutes=1)
     db.commit()
     finished = jobs.Worker(factory=session_factory, handlers={"test.flaky": Flaky(0)}).run_once()
-    assert finished is not None and finished.status == jobs.DONE
+    assert finished is not None
+    assert finished.status == jobs.DONE
 
 
 def test_concurrent_workers_never_claim_the_same_job(engine: Engine) -> None:
     factory = make_session_factory(engine)
     with factory.begin() as session:
-        ids = [jobs.enqueue(session, kind="test.concurrent", payload={"i": i}).id for i in range(40)]
+        ids = [
+            jobs.enqueue(session, kind="test.concurrent", payload={"i": i}).id for i in range(40)
+        ]
     seen: list[int] = []
     lock = threading.Lock()
 
@@ -123,8 +139,10 @@ def test_concurrent_workers_never_claim_the_same_job(engine: Engine) -> None:
             seen.append(payload["i"])
 
     try:
-        workers = [jobs.Worker(factory=factory, handlers={"test.concurrent": handler}, worker_id=f"w{n}")
-                   for n in range(4)]
+        workers = [
+            jobs.Worker(factory=factory, handlers={"test.concurrent": handler}, worker_id=f"w{n}")
+            for n in range(4)
+        ]
         threads = [threading.Thread(target=w.run_until_idle) for w in workers]
         for t in threads:
             t.start()
@@ -132,7 +150,9 @@ def test_concurrent_workers_never_claim_the_same_job(engine: Engine) -> None:
             t.join(timeout=60)
         assert sorted(seen) == list(range(40))
         with factory() as session:
-            owners = {j.locked_by for j in session.scalars(select(jobs.Job).where(jobs.Job.id.in_(ids)))}
+            owners = {
+                j.locked_by for j in session.scalars(select(jobs.Job).where(jobs.Job.id.in_(ids)))
+            }
         assert len(owners) > 1, "the work was shared between workers"
     finally:
         with factory.begin() as session:

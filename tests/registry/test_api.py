@@ -25,8 +25,13 @@ def error_code(response) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("q", "expected"),
-    [("ha long", "Phường Hạ Long"), ("hong gai", "Phường Hồng Gai"), ("HỒNG GAI", "Phường Hồng Gai"),
-     ("Hạ  Long", "Phường Hạ Long"), ("dac khu van don", "Đặc khu Vân Đồn")],
+    [
+        ("ha long", "Phường Hạ Long"),
+        ("hong gai", "Phường Hồng Gai"),
+        ("HỒNG GAI", "Phường Hồng Gai"),
+        ("Hạ  Long", "Phường Hạ Long"),
+        ("dac khu van don", "Đặc khu Vân Đồn"),
+    ],
 )
 def test_search_is_accent_insensitive(client: TestClient, q: str, expected: str) -> None:
     page = client.get("/api/v1/organizations", params={"q": q, "status": "active"}).json()
@@ -48,7 +53,9 @@ def test_pagination_covers_every_item_once(client: TestClient) -> None:
     first = client.get("/api/v1/organizations", params={"parent": PROVINCE, "page_size": 20}).json()
     total = first["total"]
     for page in range(1, total // 20 + 2):
-        body = client.get("/api/v1/organizations", params={"parent": PROVINCE, "page_size": 20, "page": page}).json()
+        body = client.get(
+            "/api/v1/organizations", params={"parent": PROVINCE, "page_size": 20, "page": page}
+        ).json()
         seen += [i["code"] for i in body["items"]]
     assert len(seen) == total == len(set(seen))
 
@@ -77,7 +84,9 @@ def test_unknown_and_malformed_codes(client: TestClient) -> None:
 
 
 def test_children_and_tree(client: TestClient) -> None:
-    children = client.get(f"/api/v1/organizations/{PROVINCE}/children", params={"status": "active"}).json()
+    children = client.get(
+        f"/api/v1/organizations/{PROVINCE}/children", params={"status": "active"}
+    ).json()
     assert children["total"] == 70  # 16 provincial bodies + 54 commune-level units
     tree = client.get(f"/api/v1/organizations/{PROVINCE}/tree", params={"depth": 1}).json()
     assert tree["children_total"] == 70
@@ -127,7 +136,9 @@ def test_admin_creates_an_agency_with_its_implied_parent(admin_client: TestClien
 
 
 def test_duplicate_code_is_a_conflict(admin_client: TestClient) -> None:
-    response = admin_client.post("/api/v1/organizations", json={**NEW_DEPT, "code": "000.00.01.H49"})
+    response = admin_client.post(
+        "/api/v1/organizations", json={**NEW_DEPT, "code": "000.00.01.H49"}
+    )
     assert response.status_code == 409
     assert error_code(response) == "duplicate_agency_code"
 
@@ -140,7 +151,9 @@ def test_invalid_code_on_create(admin_client: TestClient) -> None:
 
 
 def test_unknown_parent_and_unknown_kind(admin_client: TestClient) -> None:
-    response = admin_client.post("/api/v1/organizations", json={**NEW_DEPT, "parent_code": "000.00.98.H49"})
+    response = admin_client.post(
+        "/api/v1/organizations", json={**NEW_DEPT, "parent_code": "000.00.98.H49"}
+    )
     assert (response.status_code, error_code(response)) == (422, "unknown_parent")
     response = admin_client.post("/api/v1/organizations", json={**NEW_DEPT, "kind": "castle"})
     assert (response.status_code, error_code(response)) == (422, "invalid_request")
@@ -158,19 +171,27 @@ def test_parent_cycle_is_refused(admin_client: TestClient) -> None:
     admin_client.post("/api/v1/organizations", json=NEW_DEPT)
     child = {"code": "000.01.29.H49", "name": "Phòng Thử", "kind": "other"}
     assert admin_client.post("/api/v1/organizations", json=child).status_code == 201
-    response = admin_client.patch("/api/v1/organizations/000.00.29.H49", json={"parent_code": "000.01.29.H49"})
+    response = admin_client.patch(
+        "/api/v1/organizations/000.00.29.H49", json={"parent_code": "000.01.29.H49"}
+    )
     assert (response.status_code, error_code(response)) == (422, "parent_cycle")
-    self_parent = admin_client.patch("/api/v1/organizations/000.00.29.H49", json={"parent_code": "000.00.29.H49"})
+    self_parent = admin_client.patch(
+        "/api/v1/organizations/000.00.29.H49", json={"parent_code": "000.00.29.H49"}
+    )
     assert error_code(self_parent) == "parent_cycle"
 
 
 def test_update_records_history_and_refreshes_search(admin_client: TestClient) -> None:
     response = admin_client.patch(
-        "/api/v1/organizations/000.00.02.H49", json={"short_name": "SNV Quảng Ninh", "email": "snv@example.vn"}
+        "/api/v1/organizations/000.00.02.H49",
+        json={"short_name": "SNV Quảng Ninh", "email": "snv@example.vn"},
     )
     assert response.status_code == 200
     assert response.json()["email"] == "snv@example.vn"
-    assert admin_client.get("/api/v1/organizations", params={"q": "snv quang ninh"}).json()["total"] == 1
+    assert (
+        admin_client.get("/api/v1/organizations", params={"q": "snv quang ninh"}).json()["total"]
+        == 1
+    )
     event = admin_client.get("/api/v1/organizations/000.00.02.H49/history").json()["items"][0]
     assert event["action"] == "updated"
     assert event["changes"]["email"] == [None, "snv@example.vn"]
@@ -181,17 +202,29 @@ def test_update_records_history_and_refreshes_search(admin_client: TestClient) -
 
 def _two_departments(client: TestClient) -> None:
     for code, name in (("000.00.28.H49", "Sở A"), ("000.00.27.H49", "Sở B")):
-        assert client.post("/api/v1/organizations", json={"code": code, "name": name, "kind": "department"}).status_code == 201
-    assert client.post(
-        "/api/v1/organizations", json={"code": "000.01.28.H49", "name": "Chi cục của A", "kind": "other"}
-    ).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/organizations", json={"code": code, "name": name, "kind": "department"}
+            ).status_code
+            == 201
+        )
+    assert (
+        client.post(
+            "/api/v1/organizations",
+            json={"code": "000.01.28.H49", "name": "Chi cục của A", "kind": "other"},
+        ).status_code
+        == 201
+    )
 
 
 def test_merge_several_into_one(admin_client: TestClient) -> None:
     _two_departments(admin_client)
     response = admin_client.post(
         "/api/v1/organizations/merge",
-        json={"source_codes": ["000.00.28.H49", "000.00.02.H49"], "successor_code": "000.00.27.H49"},
+        json={
+            "source_codes": ["000.00.28.H49", "000.00.02.H49"],
+            "successor_code": "000.00.27.H49",
+        },
     )
     assert response.status_code == 200, response.text
     assert sorted(response.json()["predecessor_codes"]) == ["000.00.02.H49", "000.00.28.H49"]
@@ -199,14 +232,18 @@ def test_merge_several_into_one(admin_client: TestClient) -> None:
     assert merged["status"] == "merged"
     assert merged["successor_codes"] == ["000.00.27.H49"]
     # The sub-unit now reports to the successor.
-    assert admin_client.get("/api/v1/organizations/000.01.28.H49").json()["parent_code"] == "000.00.27.H49"
+    assert (
+        admin_client.get("/api/v1/organizations/000.01.28.H49").json()["parent_code"]
+        == "000.00.27.H49"
+    )
 
 
 def test_merge_into_a_dissolved_agency_is_refused(admin_client: TestClient) -> None:
     _two_departments(admin_client)
     former_district = "000.00.30.H49"
     response = admin_client.post(
-        "/api/v1/organizations/merge", json={"source_codes": ["000.00.28.H49"], "successor_code": former_district}
+        "/api/v1/organizations/merge",
+        json={"source_codes": ["000.00.28.H49"], "successor_code": former_district},
     )
     assert (response.status_code, error_code(response)) == (422, "successor_inactive")
     # Nothing changed.
@@ -216,14 +253,16 @@ def test_merge_into_a_dissolved_agency_is_refused(admin_client: TestClient) -> N
 def test_merge_into_an_unknown_successor_is_refused(admin_client: TestClient) -> None:
     _two_departments(admin_client)
     response = admin_client.post(
-        "/api/v1/organizations/merge", json={"source_codes": ["000.00.28.H49"], "successor_code": "000.00.26.H49"}
+        "/api/v1/organizations/merge",
+        json={"source_codes": ["000.00.28.H49"], "successor_code": "000.00.26.H49"},
     )
     assert (response.status_code, error_code(response)) == (422, "unknown_successor")
 
 
 def test_merge_of_an_already_merged_agency_is_refused(admin_client: TestClient) -> None:
     response = admin_client.post(
-        "/api/v1/organizations/merge", json={"source_codes": ["000.00.30.H49"], "successor_code": PROVINCE}
+        "/api/v1/organizations/merge",
+        json={"source_codes": ["000.00.30.H49"], "successor_code": PROVINCE},
     )
     assert (response.status_code, error_code(response)) == (422, "agency_inactive")
 
@@ -235,7 +274,11 @@ def test_merge_decided_ahead_applies_on_its_day(
     when = local_today() + timedelta(days=30)
     response = admin_client.post(
         "/api/v1/organizations/merge",
-        json={"source_codes": ["000.00.28.H49"], "successor_code": "000.00.27.H49", "effective_on": when.isoformat()},
+        json={
+            "source_codes": ["000.00.28.H49"],
+            "successor_code": "000.00.27.H49",
+            "effective_on": when.isoformat(),
+        },
     )
     assert response.status_code == 200
     source = admin_client.get("/api/v1/organizations/000.00.28.H49").json()
@@ -263,7 +306,10 @@ def test_dissolve_with_several_successors(admin_client: TestClient) -> None:
     assert response.json()["status"] == "dissolved"
     assert response.json()["successor_codes"] == ["000.00.02.H49", "000.00.27.H49"]
     # With several successors the sub-unit keeps its parent: no one heir to move it to.
-    assert admin_client.get("/api/v1/organizations/000.01.28.H49").json()["parent_code"] == "000.00.28.H49"
+    assert (
+        admin_client.get("/api/v1/organizations/000.01.28.H49").json()["parent_code"]
+        == "000.00.28.H49"
+    )
 
 
 def test_failed_merge_leaves_no_trace(admin_client: TestClient, db: Session) -> None:
@@ -271,7 +317,10 @@ def test_failed_merge_leaves_no_trace(admin_client: TestClient, db: Session) -> 
     events_before = db.scalar(select(func.count()).select_from(AgencyEvent))
     response = admin_client.post(
         "/api/v1/organizations/merge",
-        json={"source_codes": ["000.00.28.H49", "000.00.99.H49"], "successor_code": "000.00.27.H49"},
+        json={
+            "source_codes": ["000.00.28.H49", "000.00.99.H49"],
+            "successor_code": "000.00.27.H49",
+        },
     )
     assert response.status_code == 404
     db.expire_all()

@@ -22,11 +22,14 @@ def test_54_commune_level_units_report_to_the_province(client: TestClient) -> No
     items = []
     for kind in ("commune", "ward", "special_zone"):
         page = client.get(
-            "/api/v1/organizations", params={"parent": PROVINCE, "status": "active", "kind": kind, "page_size": 200}
+            "/api/v1/organizations",
+            params={"parent": PROVINCE, "status": "active", "kind": kind, "page_size": 200},
         ).json()
         assert page["total"] == len(page["items"])
         items += page["items"]
-    by_kind = {k: sum(1 for i in items if i["kind"] == k) for k in ("commune", "ward", "special_zone")}
+    by_kind = {
+        k: sum(1 for i in items if i["kind"] == k) for k in ("commune", "ward", "special_zone")
+    }
     assert by_kind == {"commune": 22, "ward": 30, "special_zone": 2}
     assert {i["admin_code"] for i in items} >= {"06685", "06967", "06994"}
     assert all(i["parent_code"] == PROVINCE for i in items)
@@ -34,7 +37,9 @@ def test_54_commune_level_units_report_to_the_province(client: TestClient) -> No
 
 
 def test_former_commune_is_dissolved_with_its_successor(client: TestClient) -> None:
-    page = client.get("/api/v1/organizations", params={"q": "bach dang", "status": "dissolved"}).json()
+    page = client.get(
+        "/api/v1/organizations", params={"q": "bach dang", "status": "dissolved"}
+    ).json()
     former = next(i for i in page["items"] if i["short_name"] == "Phường Bạch Đằng")
     assert former["status_effective_on"] == "2025-07-01"
     assert len(former["successor_codes"]) == 1
@@ -44,10 +49,13 @@ def test_former_commune_is_dissolved_with_its_successor(client: TestClient) -> N
 
 
 def test_a_split_commune_has_several_successors(client: TestClient) -> None:
-    page = client.get("/api/v1/organizations", params={"q": "xa hai lang", "status": "dissolved"}).json()
+    page = client.get(
+        "/api/v1/organizations", params={"q": "xa hai lang", "status": "dissolved"}
+    ).json()
     former = next(i for i in page["items"] if i["short_name"] == "Xã Hải Lạng")
     names = sorted(
-        client.get(f"/api/v1/organizations/{c}").json()["short_name"] for c in former["successor_codes"]
+        client.get(f"/api/v1/organizations/{c}").json()["short_name"]
+        for c in former["successor_codes"]
     )
     # NQ 1679 khoản 3, 7 and 10 each take a part of xã Hải Lạng.
     assert names == ["Xã Ba Chẽ", "Xã Hải Hòa", "Xã Hải Lạng"]

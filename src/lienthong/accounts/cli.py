@@ -31,8 +31,13 @@ def create(
     factory = make_session_factory(make_engine(settings.database_url))
     try:
         with unit_of_work(factory) as session:
-            service.create_user(session, username=username, full_name=full_name, password=password,
-                                grants=[(agency, role)])
+            service.create_user(
+                session,
+                username=username,
+                full_name=full_name,
+                password=password,
+                grants=[(agency, role)],
+            )
     except AppError as exc:
         console.print(f"[red]{exc.code}[/]: {exc.message_vi} / {exc.message_en}")
         raise typer.Exit(2) from exc

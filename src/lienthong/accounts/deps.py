@@ -67,7 +67,9 @@ def optional_principal(request: Request, db: DB) -> Principal | None:
     return principal
 
 
-def require_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+def require_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
     if principal is None:
         raise Unauthenticated()
     return principal
@@ -89,7 +91,9 @@ def require_node_admin(
     return principal
 
 
-def page_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+def page_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
     if principal is None:
         raise SignInRequired()
     return principal

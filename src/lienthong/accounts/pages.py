@@ -32,7 +32,9 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _signin_page(request: Request, next_url: str, error: str | None, status_code: int = 200) -> Response:
+def _signin_page(
+    request: Request, next_url: str, error: str | None, status_code: int = 200
+) -> Response:
     token = request.cookies.get(PRE_SESSION_CSRF_COOKIE) or secrets.token_urlsafe(24)
     request.state.csrf_token = token
     response = render(

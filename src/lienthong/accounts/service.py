@@ -90,7 +90,11 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not username or len(username) > 80:
-        raise Invalid("Tên đăng nhập trống hoặc quá dài.", "Username empty or too long.", code="invalid_username")
+        raise Invalid(
+            "Tên đăng nhập trống hoặc quá dài.",
+            "Username empty or too long.",
+            code="invalid_username",
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
             f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
@@ -98,7 +102,9 @@ def create_user(
             code="weak_password",
         )
     if session.scalars(select(User).where(User.username == username)).first():
-        raise Conflict(f"Đã có tài khoản {username}.", f"Account {username} exists.", code="duplicate_username")
+        raise Conflict(
+            f"Đã có tài khoản {username}.", f"Account {username} exists.", code="duplicate_username"
+        )
     user = User(
         username=username,
         full_name=full_name,
@@ -157,7 +163,9 @@ def open_session(session: Session, *, user: User, hours: int) -> str:
         )
     )
     # Sweep this user's expired sessions while we are here.
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at < now))
+    session.execute(
+        delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at < now)
+    )
     session.flush()
     return token
 
@@ -183,7 +191,9 @@ def close_session(session: Session, *, token: str) -> None:
 
 
 def user_principal(session: Session, *, user: User) -> Principal:
-    return Principal(kind="user", name=user.full_name, user_id=user.id, grants=_grants(session, user.id))
+    return Principal(
+        kind="user", name=user.full_name, user_id=user.id, grants=_grants(session, user.id)
+    )
 
 
 def issue_credential(session: Session, *, agency_code: str) -> tuple[str, str]:
@@ -198,7 +208,10 @@ def issue_credential(session: Session, *, agency_code: str) -> tuple[str, str]:
     secret = secrets.token_urlsafe(32)
     session.add(
         SystemCredential(
-            system_id=system_id, secret_hash=hash_secret(secret), agency_id=agency.id, created_at=utcnow()
+            system_id=system_id,
+            secret_hash=hash_secret(secret),
+            agency_id=agency.id,
+            created_at=utcnow(),
         )
     )
     session.flush()
@@ -206,7 +219,9 @@ def issue_credential(session: Session, *, agency_code: str) -> tuple[str, str]:
 
 
 def credential_principal(session: Session, *, system_id: str, secret: str) -> Principal | None:
-    row = session.scalars(select(SystemCredential).where(SystemCredential.system_id == system_id)).first()
+    row = session.scalars(
+        select(SystemCredential).where(SystemCredential.system_id == system_id)
+    ).first()
     expected = row.secret_hash if row else hash_secret("x" * 43)
     if not hmac.compare_digest(expected, hash_secret(secret)) or row is None or row.revoked_at:
         return None
@@ -222,7 +237,11 @@ def credential_principal(session: Session, *, system_id: str, secret: str) -> Pr
 
 
 def revoke_credential(session: Session, *, system_id: str) -> None:
-    row = session.scalars(select(SystemCredential).where(SystemCredential.system_id == system_id)).first()
+    row = session.scalars(
+        select(SystemCredential).where(SystemCredential.system_id == system_id)
+    ).first()
     if row is None:
-        raise Invalid(f"Không có {system_id}.", f"No credential {system_id}.", code="unknown_credential")
+        raise Invalid(
+            f"Không có {system_id}.", f"No credential {system_id}.", code="unknown_credential"
+        )
     row.revoked_at = utcnow()

@@ -19,6 +19,4 @@ def fold(text: str) -> str:
 
 
 def escape_like(text: str, escape: str = "\\") -> str:
-    return (
-        text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
-    )
+    return text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")

@@ -47,9 +47,21 @@ def list_organizations(
     page_size: PageSize = 50,
 ) -> dict[str, Any]:
     items, total = service.list_agencies(
-        db, parent_code=parent, level=level, status=status, kind=kind, q=q, page=page, page_size=page_size
+        db,
+        parent_code=parent,
+        level=level,
+        status=status,
+        kind=kind,
+        q=q,
+        page=page,
+        page_size=page_size,
     )
-    return {"items": service.describe(db, items), "total": total, "page": page, "page_size": page_size}
+    return {
+        "items": service.describe(db, items),
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+    }
 
 
 @router.get("/export.csv", response_class=StreamingResponse)
@@ -84,7 +96,9 @@ async def import_organizations(
 
 
 @router.post("", response_model=AgencyOut, status_code=201)
-def create_organization(data: AgencyCreate, db: DB, settings: AppSettings, admin: NodeAdmin) -> dict[str, Any]:
+def create_organization(
+    data: AgencyCreate, db: DB, settings: AppSettings, admin: NodeAdmin
+) -> dict[str, Any]:
     agency = service.create_agency(db, data=data, actor=admin.name, default_node=settings.node_code)
     return service.describe(db, [agency])[0]
 
@@ -113,9 +127,15 @@ def update_organization(code: str, data: AgencyUpdate, db: DB, admin: NodeAdmin)
 
 
 @router.post("/{code}/dissolve", response_model=AgencyOut)
-def dissolve_organization(code: str, data: DissolveRequest, db: DB, admin: NodeAdmin) -> dict[str, Any]:
+def dissolve_organization(
+    code: str, data: DissolveRequest, db: DB, admin: NodeAdmin
+) -> dict[str, Any]:
     agency = service.dissolve(
-        db, code=code, successor_codes=data.successor_codes, effective_on=data.effective_on, actor=admin.name
+        db,
+        code=code,
+        successor_codes=data.successor_codes,
+        effective_on=data.effective_on,
+        actor=admin.name,
     )
     return service.describe(db, [agency])[0]
 
@@ -128,8 +148,15 @@ def list_children(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> dict[str, Any]:
-    items, total = service.list_agencies(db, parent_code=code, status=status, page=page, page_size=page_size)
-    return {"items": service.describe(db, items), "total": total, "page": page, "page_size": page_size}
+    items, total = service.list_agencies(
+        db, parent_code=code, status=status, page=page, page_size=page_size
+    )
+    return {
+        "items": service.describe(db, items),
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+    }
 
 
 @router.get("/{code}/tree", response_model=TreeNode)
@@ -143,7 +170,9 @@ def organization_tree(
 
 
 @router.get("/{code}/history", response_model=Page[EventOut])
-def organization_history(code: str, db: DB, page: PageNo = 1, page_size: PageSize = 50) -> dict[str, Any]:
+def organization_history(
+    code: str, db: DB, page: PageNo = 1, page_size: PageSize = 50
+) -> dict[str, Any]:
     events, total = service.history(db, code=code, page=page, page_size=page_size)
     return {
         "items": [

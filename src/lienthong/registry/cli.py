@@ -13,7 +13,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from lienthong.accounts import service as accounts
 from lienthong.config import Settings
@@ -29,8 +36,12 @@ err = Console(stderr=True)
 @contextmanager
 def progress_bar(target: Console, label: str = "Agencies") -> Iterator[tuple[Progress, TaskID]]:
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=target, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=target,
+        transient=False,
     ) as progress:
         yield progress, progress.add_task(label, total=None)
 
@@ -45,8 +56,12 @@ def _fail(exc: AppError) -> None:
     details = exc.details
     if isinstance(details, dict) and "errors" in details:
         for item in details["errors"]:
-            err.print(escape(f"  line {item['line']} [{item['column']}]: {item['message']} / "
-                             f"{item.get('message_en', '')}"))
+            err.print(
+                escape(
+                    f"  line {item['line']} [{item['column']}]: {item['message']} / "
+                    f"{item.get('message_en', '')}"
+                )
+            )
     raise typer.Exit(2)
 
 
@@ -54,7 +69,9 @@ def _fail(exc: AppError) -> None:
 def import_file(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    dry_run: Annotated[bool, typer.Option(help="Check the file and report, change nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="Check the file and report, change nothing.")
+    ] = False,
 ) -> None:
     """Import agencies from CSV: all rows or none; every bad row reported with its line."""
     settings: Settings = ctx.obj
@@ -64,7 +81,10 @@ def import_file(
     try:
         with progress_bar(console) as (progress, task):
             result = transfer.import_csv(
-                session, text=text, actor=f"cli:{file.name}", default_node=settings.node_code,
+                session,
+                text=text,
+                actor=f"cli:{file.name}",
+                default_node=settings.node_code,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
         if dry_run:
@@ -77,14 +97,18 @@ def import_file(
         _fail(exc)
     finally:
         session.close()
-    console.print(f"{result.rows} rows: {result.created} created, {result.updated} updated, "
-                  f"{result.unchanged} unchanged")
+    console.print(
+        f"{result.rows} rows: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
 
 
 @app.command("export")
 def export_file(
     ctx: typer.Context,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default stdout).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default stdout).")
+    ] = None,
 ) -> None:
     """Export the whole registry as CSV (reads back through `org import`)."""
     settings: Settings = ctx.obj
@@ -137,9 +161,13 @@ def merge(
     factory = make_session_factory(make_engine(settings.database_url))
     try:
         with unit_of_work(factory) as session:
-            service.merge(session, source_codes=sources, successor_code=into,
-                          effective_on=date.fromisoformat(effective_on) if effective_on else None,
-                          actor="cli")
+            service.merge(
+                session,
+                source_codes=sources,
+                successor_code=into,
+                effective_on=date.fromisoformat(effective_on) if effective_on else None,
+                actor="cli",
+            )
     except AppError as exc:
         _fail(exc)
     console.print(f"Merged {', '.join(sources)} into {into}.")
@@ -149,7 +177,9 @@ def merge(
 def dissolve(
     ctx: typer.Context,
     code: str,
-    successor: Annotated[list[str] | None, typer.Option("--successor", help="Successor code (repeat).")] = None,
+    successor: Annotated[
+        list[str] | None, typer.Option("--successor", help="Successor code (repeat).")
+    ] = None,
     effective_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
 ) -> None:
     """Dissolve an agency, naming the successors that take its work."""
@@ -157,9 +187,13 @@ def dissolve(
     factory = make_session_factory(make_engine(settings.database_url))
     try:
         with unit_of_work(factory) as session:
-            service.dissolve(session, code=code, successor_codes=successor or [],
-                             effective_on=date.fromisoformat(effective_on) if effective_on else None,
-                             actor="cli")
+            service.dissolve(
+                session,
+                code=code,
+                successor_codes=successor or [],
+                effective_on=date.fromisoformat(effective_on) if effective_on else None,
+                actor="cli",
+            )
     except AppError as exc:
         _fail(exc)
     console.print(f"Dissolved {code}.")

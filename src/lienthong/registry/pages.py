@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import enum
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -23,6 +24,14 @@ from lienthong.web.render import render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _choice(enum_type: type[E], value: str) -> E | None:
+    try:
+        return enum_type(value) if value else None
+    except ValueError:
+        return None
 
 
 def _labels(lang: str) -> dict[str, dict[str, str]]:
@@ -34,7 +43,9 @@ def _labels(lang: str) -> dict[str, dict[str, str]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, db: DB, settings: AppSettings, principal: OptionalPrincipal) -> HTMLResponse:
+def home(
+    request: Request, db: DB, settings: AppSettings, principal: OptionalPrincipal
+) -> HTMLResponse:
     active = AgencyStatus.ACTIVE.value
     counts = {
         "active": db.scalar(select(func.count()).where(Agency.status == active)) or 0,
@@ -45,10 +56,15 @@ def home(request: Request, db: DB, settings: AppSettings, principal: OptionalPri
                 Agency.kind.in_([k.value for k in COMMUNE_LEVEL_KINDS]),
                 Agency.serving_node == settings.node_code,
             )
-        ) or 0,
+        )
+        or 0,
     }
     home_agency = service.get_agency(db, code=settings.node_agency_code)
-    return render(request, "home.html", {"counts": counts, "home": home_agency, "node_code": settings.node_code})
+    return render(
+        request,
+        "home.html",
+        {"counts": counts, "home": home_agency, "node_code": settings.node_code},
+    )
 
 
 @router.get("/registry", response_class=HTMLResponse)
@@ -58,24 +74,35 @@ def registry_index(
     settings: AppSettings,
     principal: PagePrincipal,
     q: Annotated[str, Query(max_length=200)] = "",
-    status: AgencyStatus | None = None,
-    kind: AgencyKind | None = None,
-    level: Annotated[int | None, Query(ge=1, le=4)] = None,
+    status_filter: Annotated[str, Query(alias="status", max_length=20)] = "",
+    kind_filter: Annotated[str, Query(alias="kind", max_length=40)] = "",
+    level_filter: Annotated[str, Query(alias="level", max_length=2)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     former: bool = False,
 ) -> HTMLResponse:
+    # A form's empty <select> sends "status=": that means "any", not an error.
+    status = _choice(AgencyStatus, status_filter)
+    kind = _choice(AgencyKind, kind_filter)
+    level = int(level_filter) if level_filter in ("1", "2", "3", "4") else None
     searching = bool(q.strip()) or status is not None or kind is not None or level is not None
     context: dict[str, object] = {
-        "q": q, "status": status.value if status else "", "kind": kind.value if kind else "",
-        "level": level or "", "former": former, "searching": searching,
+        "q": q,
+        "status": status.value if status else "",
+        "kind": kind.value if kind else "",
+        "level": level or "",
+        "former": former,
+        "searching": searching,
         "labels": _labels(language(request)),
-        "kinds": list(AgencyKind), "statuses": list(AgencyStatus),
+        "kinds": list(AgencyKind),
+        "statuses": list(AgencyStatus),
     }
     if searching:
         items, total = service.list_agencies(
             db, q=q, status=status, kind=kind, level=level, page=page, page_size=PAGE_SIZE
         )
-        context.update(items=service.describe(db, items), total=total, page=page, page_size=PAGE_SIZE)
+        context.update(
+            items=service.describe(db, items), total=total, page=page, page_size=PAGE_SIZE
+        )
     else:
         roots = db.scalars(
             select(Agency)
@@ -105,9 +132,11 @@ def agency_page(
     agency = service.get_agency(db, code=code)
     detail = service.describe(db, [agency])[0]
     related_codes = [*detail["successor_codes"], *detail["predecessor_codes"]]
-    related = {
-        a.code: a for a in db.scalars(select(Agency).where(Agency.code.in_(related_codes)))
-    } if related_codes else {}
+    related = (
+        {a.code: a for a in db.scalars(select(Agency).where(Agency.code.in_(related_codes)))}
+        if related_codes
+        else {}
+    )
     children, children_total = service.list_agencies(
         db,
         parent_code=agency.code,

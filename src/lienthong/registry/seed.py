@@ -45,8 +45,16 @@ DISTRICTS = (
 )
 FIRST_DISTRICT_SLOT = 30
 FIRST_COMMUNE_SLOT = 43
-NEW_KINDS = {"xa": AgencyKind.COMMUNE, "phuong": AgencyKind.WARD, "dac_khu": AgencyKind.SPECIAL_ZONE}
-FORMER_KINDS = {"xa": AgencyKind.COMMUNE, "phuong": AgencyKind.WARD, "thi_tran": AgencyKind.TOWNSHIP}
+NEW_KINDS = {
+    "xa": AgencyKind.COMMUNE,
+    "phuong": AgencyKind.WARD,
+    "dac_khu": AgencyKind.SPECIAL_ZONE,
+}
+FORMER_KINDS = {
+    "xa": AgencyKind.COMMUNE,
+    "phuong": AgencyKind.WARD,
+    "thi_tran": AgencyKind.TOWNSHIP,
+}
 GROUP_LEVEL1 = {"H": "H49", "A": "A49", "K": "K49"}
 
 
@@ -88,11 +96,17 @@ def _merged_on(entry: dict[str, str]) -> date | None:
 
 def build_rows() -> list[tuple[int, dict[str, str]]]:
     rows: list[dict[str, str]] = []
-    rows.append(_row(
-        code=PROVINCE_CODE, name="Ủy ban nhân dân tỉnh Quảng Ninh", short_name="UBND tỉnh Quảng Ninh",
-        kind=AgencyKind.PROVINCIAL_COMMITTEE.value, address="Phường Hồng Gai, tỉnh Quảng Ninh",
-        serving_node="H49", illustrative=False,
-    ))
+    rows.append(
+        _row(
+            code=PROVINCE_CODE,
+            name="Ủy ban nhân dân tỉnh Quảng Ninh",
+            short_name="UBND tỉnh Quảng Ninh",
+            kind=AgencyKind.PROVINCIAL_COMMITTEE.value,
+            address="Phường Hồng Gai, tỉnh Quảng Ninh",
+            serving_node="H49",
+            illustrative=False,
+        )
+    )
 
     # Provincial bodies: UBND side (H49), Party side (A49), People's Council side (K49).
     slots: dict[str, int] = defaultdict(int)
@@ -106,21 +120,35 @@ def build_rows() -> list[tuple[int, dict[str, str]]]:
         else:
             slots[group] += 1
             code, parent = f"000.00.{slots[group]:02d}.{level1}", heads[group]
-        rows.append(_row(
-            code=code, name=body["name"], short_name=body.get("short_name"), kind=body["kind"],
-            parent_code=parent, serving_node="H49", illustrative=True,
-        ))
+        rows.append(
+            _row(
+                code=code,
+                name=body["name"],
+                short_name=body.get("short_name"),
+                kind=body["kind"],
+                parent_code=parent,
+                serving_node="H49",
+                illustrative=True,
+            )
+        )
 
     # The 54 commune-level units in force from 2025-07-01.
     new_code: dict[str, str] = {}
     for _, unit in _read("communes_2025.csv"):
         code = f"000.00.{FIRST_COMMUNE_SLOT + int(unit['seq']) - 1:02d}.H49"
         new_code[unit["seq"]] = code
-        rows.append(_row(
-            code=code, name=_ubnd_name(unit["name"]), short_name=unit["name"],
-            kind=NEW_KINDS[unit["kind"]].value, parent_code=PROVINCE_CODE, admin_code=unit["admin_code"],
-            serving_node="H49", illustrative=True,
-        ))
+        rows.append(
+            _row(
+                code=code,
+                name=_ubnd_name(unit["name"]),
+                short_name=unit["name"],
+                kind=NEW_KINDS[unit["kind"]].value,
+                parent_code=PROVINCE_CODE,
+                admin_code=unit["admin_code"],
+                serving_node="H49",
+                illustrative=True,
+            )
+        )
 
     # The former district-level units and their communes, dissolved on 2025-07-01.
     district_code = {
@@ -136,33 +164,53 @@ def build_rows() -> list[tuple[int, dict[str, str]]]:
         code = f"000.{commune_slots[district]:02d}.{parent[7:9]}.H49"
         successors = [new_code[s] for s in unit["successor_seqs"].split(";") if s]
         district_successors[district].update(successors)
-        former.append(_row(
-            code=code, name=f"{_ubnd_name(unit['name'])} ({district})", short_name=unit["name"],
-            kind=FORMER_KINDS[unit["kind"]].value, parent_code=parent,
-            status=AgencyStatus.DISSOLVED.value, effective_on=REORGANISED_ON,
-            successor_codes=successors, serving_node="H49", illustrative=True,
-        ))
-    for _, district in _read("former_districts.csv"):
-        name = district["name"]
-        rows.append(_row(
-            code=district_code[name], name=_ubnd_name(name), short_name=name,
-            kind=AgencyKind.DISTRICT.value, parent_code=PROVINCE_CODE,
-            status=AgencyStatus.DISSOLVED.value, effective_on=REORGANISED_ON,
-            successor_codes=sorted(district_successors[name]), serving_node="H49", illustrative=True,
-        ))
+        former.append(
+            _row(
+                code=code,
+                name=f"{_ubnd_name(unit['name'])} ({district})",
+                short_name=unit["name"],
+                kind=FORMER_KINDS[unit["kind"]].value,
+                parent_code=parent,
+                status=AgencyStatus.DISSOLVED.value,
+                effective_on=REORGANISED_ON,
+                successor_codes=successors,
+                serving_node="H49",
+                illustrative=True,
+            )
+        )
+    for _, former_district in _read("former_districts.csv"):
+        name = former_district["name"]
+        rows.append(
+            _row(
+                code=district_code[name],
+                name=_ubnd_name(name),
+                short_name=name,
+                kind=AgencyKind.DISTRICT.value,
+                parent_code=PROVINCE_CODE,
+                status=AgencyStatus.DISSOLVED.value,
+                effective_on=REORGANISED_ON,
+                successor_codes=sorted(district_successors[name]),
+                serving_node="H49",
+                illustrative=True,
+            )
+        )
     rows.extend(former)
 
     # The level-1 directory served by the national axis: ministries and the other provinces.
     for _, entry in _read("national_directory.csv"):
         is_province = entry["kind"] == AgencyKind.PROVINCIAL_COMMITTEE.value
-        rows.append(_row(
-            code=entry["code"], name=entry["name"], kind=entry["kind"],
-            status=entry.get("status") or "active",
-            effective_on=_merged_on(entry),
-            successor_codes=[entry["successor_code"]] if entry.get("successor_code") else [],
-            serving_node=entry["code"][-3:] if is_province else NATIONAL_NODE,
-            illustrative="unverified" in (entry.get("note") or ""),
-        ))
+        rows.append(
+            _row(
+                code=entry["code"],
+                name=entry["name"],
+                kind=entry["kind"],
+                status=entry.get("status") or "active",
+                effective_on=_merged_on(entry),
+                successor_codes=[entry["successor_code"]] if entry.get("successor_code") else [],
+                serving_node=entry["code"][-3:] if is_province else NATIONAL_NODE,
+                illustrative="unverified" in (entry.get("note") or ""),
+            )
+        )
     return list(enumerate(rows, start=2))
 
 
@@ -176,7 +224,11 @@ def seed_files_present() -> bool:
     folder = resources.files("lienthong.registry").joinpath("seed")
     return all(
         folder.joinpath(name).is_file()
-        for name in ("communes_2025.csv", "former_units.csv", "former_districts.csv",
-                     "provincial_bodies.csv", "national_directory.csv")
+        for name in (
+            "communes_2025.csv",
+            "former_units.csv",
+            "former_districts.csv",
+            "provincial_bodies.csv",
+            "national_directory.csv",
+        )
     )
-

@@ -140,7 +140,9 @@ def list_agencies(
     return list(session.scalars(stmt)), int(total)
 
 
-def children_counts(session: Session, parent_ids: Iterable[int], *, active_only: bool) -> dict[int, int]:
+def children_counts(
+    session: Session, parent_ids: Iterable[int], *, active_only: bool
+) -> dict[int, int]:
     stmt = select(Agency.parent_id, func.count()).where(Agency.parent_id.in_(list(parent_ids)))
     if active_only:
         stmt = stmt.where(Agency.status == AgencyStatus.ACTIVE.value)
@@ -185,7 +187,9 @@ def tree(
     return out
 
 
-def history(session: Session, *, code: str, page: int = 1, page_size: int = 50) -> tuple[list[AgencyEvent], int]:
+def history(
+    session: Session, *, code: str, page: int = 1, page_size: int = 50
+) -> tuple[list[AgencyEvent], int]:
     agency = get_agency(session, code=code)
     base = select(AgencyEvent).where(AgencyEvent.agency_id == agency.id)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
@@ -200,7 +204,9 @@ def history(session: Session, *, code: str, page: int = 1, page_size: int = 50) 
 # ---- writes ------------------------------------------------------------------------------
 
 
-def record(session: Session, agency: Agency, *, actor: str, action: str, changes: dict[str, Any]) -> None:
+def record(
+    session: Session, agency: Agency, *, actor: str, action: str, changes: dict[str, Any]
+) -> None:
     session.add(
         AgencyEvent(agency_id=agency.id, at=utcnow(), actor=actor, action=action, changes=changes)
     )
@@ -225,9 +231,7 @@ def _active_parent(session: Session, parent_code: str) -> Agency:
     return parent
 
 
-def create_agency(
-    session: Session, *, data: AgencyCreate, actor: str, default_node: str
-) -> Agency:
+def create_agency(session: Session, *, data: AgencyCreate, actor: str, default_node: str) -> Agency:
     code = parse_code(data.code)
     if find_agency(session, code=str(code)) is not None:
         raise Conflict(
@@ -265,7 +269,11 @@ def create_agency(
         agency,
         actor=actor,
         action="created",
-        changes={"code": agency.code, "name": agency.name, "parent_code": parent.code if parent else None},
+        changes={
+            "code": agency.code,
+            "name": agency.name,
+            "parent_code": parent.code if parent else None,
+        },
     )
     return agency
 
@@ -400,7 +408,10 @@ def retire(
             successor,
             actor=actor,
             action="succeeds",
-            changes={"predecessor_codes": [a.code for a in sources], "effective_on": effective_on.isoformat()},
+            changes={
+                "predecessor_codes": [a.code for a in sources],
+                "effective_on": effective_on.isoformat(),
+            },
         )
     session.flush()
     if effective_on > local_today():
@@ -416,8 +427,13 @@ def retire(
             run_after=start_of_local_day(effective_on),
         )
     else:
-        apply_retirement(session, codes=[a.code for a in sources], status=status, actor=actor,
-                         effective_on=effective_on)
+        apply_retirement(
+            session,
+            codes=[a.code for a in sources],
+            status=status,
+            actor=actor,
+            effective_on=effective_on,
+        )
     return sources
 
 
@@ -433,23 +449,37 @@ def apply_retirement(
         agency.status_effective_on = effective_on
         agency.updated_at = utcnow()
         successor_ids = list(
-            session.scalars(select(Succession.successor_id).where(Succession.predecessor_id == agency.id))
+            session.scalars(
+                select(Succession.successor_id).where(Succession.predecessor_id == agency.id)
+            )
         )
         # Sub-units of a unit that passed whole to one successor now report to it.
         if len(successor_ids) == 1:
             heir = session.get_one(Agency, successor_ids[0])
             for child in session.scalars(
-                select(Agency).where(Agency.parent_id == agency.id, Agency.status == AgencyStatus.ACTIVE.value)
+                select(Agency).where(
+                    Agency.parent_id == agency.id, Agency.status == AgencyStatus.ACTIVE.value
+                )
             ):
                 child.parent = heir
                 child.updated_at = utcnow()
-                record(session, child, actor=actor, action="updated",
-                       changes={"parent_code": [agency.code, heir.code]})
+                record(
+                    session,
+                    child,
+                    actor=actor,
+                    action="updated",
+                    changes={"parent_code": [agency.code, heir.code]},
+                )
         session.flush()
 
 
 def merge(
-    session: Session, *, source_codes: Sequence[str], successor_code: str, effective_on: date | None, actor: str
+    session: Session,
+    *,
+    source_codes: Sequence[str],
+    successor_code: str,
+    effective_on: date | None,
+    actor: str,
 ) -> Agency:
     retire(
         session,
@@ -463,7 +493,12 @@ def merge(
 
 
 def dissolve(
-    session: Session, *, code: str, successor_codes: Sequence[str], effective_on: date | None, actor: str
+    session: Session,
+    *,
+    code: str,
+    successor_codes: Sequence[str],
+    effective_on: date | None,
+    actor: str,
 ) -> Agency:
     retire(
         session,

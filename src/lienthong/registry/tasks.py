@@ -17,7 +17,9 @@ def apply_retirement(ctx: JobContext, payload: dict[str, Any]) -> None:
         codes=payload["codes"],
         status=AgencyStatus(payload["status"]),
         actor=payload.get("actor", "worker"),
-        effective_on=date.fromisoformat(payload["effective_on"]) if "effective_on" in payload else local_today(),
+        effective_on=date.fromisoformat(payload["effective_on"])
+        if "effective_on" in payload
+        else local_today(),
     )
 
 

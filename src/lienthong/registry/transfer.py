@@ -94,12 +94,16 @@ def _check_header(header: set[str]) -> None:
     unknown = sorted(header - set(COLUMNS))
     if missing or unknown:
         raise Invalid(
-            "Dòng tiêu đề sai: " + (f"thiếu {', '.join(missing)}; " if missing else "")
+            "Dòng tiêu đề sai: "
+            + (f"thiếu {', '.join(missing)}; " if missing else "")
             + (f"không biết cột {', '.join(unknown)}; " if unknown else "")
-            + "các cột dùng được: " + ", ".join(COLUMNS),
-            "Bad header: " + (f"missing {', '.join(missing)}; " if missing else "")
+            + "các cột dùng được: "
+            + ", ".join(COLUMNS),
+            "Bad header: "
+            + (f"missing {', '.join(missing)}; " if missing else "")
             + (f"unknown columns {', '.join(unknown)}; " if unknown else "")
-            + "allowed columns: " + ", ".join(COLUMNS),
+            + "allowed columns: "
+            + ", ".join(COLUMNS),
             code="import_invalid",
             details={"errors": [{"line": 1, "column": "", "message": "header"}]},
         )
@@ -118,34 +122,58 @@ def parse_rows(raw_rows: Sequence[tuple[int, dict[str, str]]], errors: RowErrors
             errors.add(line, "code", exc.message_vi, exc.message_en)
             continue
         if code in seen:
-            errors.add(line, "code", f"mã {code} đã có ở dòng {seen[code]}",
-                       f"code {code} already appears on line {seen[code]}")
+            errors.add(
+                line,
+                "code",
+                f"mã {code} đã có ở dòng {seen[code]}",
+                f"code {code} already appears on line {seen[code]}",
+            )
             continue
         seen[code] = line
-        values: dict[str, Any] = {"name": raw.get("name", ""), "short_name": raw.get("short_name") or None}
+        values: dict[str, Any] = {
+            "name": raw.get("name", ""),
+            "short_name": raw.get("short_name") or None,
+        }
         try:
             values["kind"] = AgencyKind(raw.get("kind", "")).value
         except ValueError:
             if raw.get("kind"):
-                errors.add(line, "kind", f"loại '{raw['kind']}' không hợp lệ; dùng một trong: "
-                           + ", ".join(k.value for k in AgencyKind),
-                           f"kind '{raw['kind']}' is not one of: " + ", ".join(k.value for k in AgencyKind))
+                errors.add(
+                    line,
+                    "kind",
+                    f"loại '{raw['kind']}' không hợp lệ; dùng một trong: "
+                    + ", ".join(k.value for k in AgencyKind),
+                    f"kind '{raw['kind']}' is not one of: "
+                    + ", ".join(k.value for k in AgencyKind),
+                )
         try:
             values["status"] = AgencyStatus(raw.get("status") or "active").value
         except ValueError:
-            errors.add(line, "status", f"trạng thái '{raw['status']}' không hợp lệ (active, merged, dissolved)",
-                       f"status '{raw['status']}' is not active, merged or dissolved")
+            errors.add(
+                line,
+                "status",
+                f"trạng thái '{raw['status']}' không hợp lệ (active, merged, dissolved)",
+                f"status '{raw['status']}' is not active, merged or dissolved",
+            )
         values["status_effective_on"] = None
         if raw.get("effective_on"):
             try:
                 values["status_effective_on"] = _parse_date(raw["effective_on"])
             except ValueError:
-                errors.add(line, "effective_on", "ngày phải có dạng yyyy-mm-dd hoặc dd/mm/yyyy",
-                           "dates must be yyyy-mm-dd or dd/mm/yyyy")
+                errors.add(
+                    line,
+                    "effective_on",
+                    "ngày phải có dạng yyyy-mm-dd hoặc dd/mm/yyyy",
+                    "dates must be yyyy-mm-dd or dd/mm/yyyy",
+                )
         admin_code = raw.get("admin_code") or None
         if admin_code and not (len(admin_code) == 5 and admin_code.isdigit()):
-            errors.add(line, "admin_code", "mã đơn vị hành chính phải gồm 5 chữ số",
-                       "the administrative code must be 5 digits")
+            errors.add(
+                line,
+                "admin_code",
+                "mã đơn vị hành chính phải gồm 5 chữ số",
+                "the administrative code must be 5 digits",
+            )
         values["admin_code"] = admin_code
         try:
             values["illustrative"] = _parse_bool(raw.get("illustrative", ""))
@@ -166,11 +194,19 @@ def parse_rows(raw_rows: Sequence[tuple[int, dict[str, str]]], errors: RowErrors
             except InvalidAgencyCode as exc:
                 errors.add(line, "successor_codes", exc.message_vi, exc.message_en)
         if successors and values.get("status") == AgencyStatus.ACTIVE.value:
-            errors.add(line, "successor_codes", "cơ quan đang hoạt động không có cơ quan kế thừa",
-                       "an active agency has no successors")
+            errors.add(
+                line,
+                "successor_codes",
+                "cơ quan đang hoạt động không có cơ quan kế thừa",
+                "an active agency has no successors",
+            )
         if code in successors:
-            errors.add(line, "successor_codes", "cơ quan không thể kế thừa chính nó",
-                       "an agency cannot succeed itself")
+            errors.add(
+                line,
+                "successor_codes",
+                "cơ quan không thể kế thừa chính nó",
+                "an agency cannot succeed itself",
+            )
         rows.append(Row(line, code, values, parent_code, successors))
     return rows
 
@@ -183,20 +219,32 @@ def _check_references(session: Session, rows: list[Row], errors: RowErrors) -> d
     parent_of: dict[str, str | None] = {}
     for row in rows:
         if row.parent_code and row.parent_code not in in_file and row.parent_code not in existing:
-            errors.add(row.line, "parent_code", f"cơ quan cấp trên {row.parent_code} không có trong tệp lẫn danh bạ",
-                       f"parent {row.parent_code} is neither in the file nor in the registry")
+            errors.add(
+                row.line,
+                "parent_code",
+                f"cơ quan cấp trên {row.parent_code} không có trong tệp lẫn danh bạ",
+                f"parent {row.parent_code} is neither in the file nor in the registry",
+            )
         for code in row.successor_codes:
             if code not in in_file and code not in existing:
-                errors.add(row.line, "successor_codes", f"cơ quan kế thừa {code} không có trong tệp lẫn danh bạ",
-                           f"successor {code} is neither in the file nor in the registry")
+                errors.add(
+                    row.line,
+                    "successor_codes",
+                    f"cơ quan kế thừa {code} không có trong tệp lẫn danh bạ",
+                    f"successor {code} is neither in the file nor in the registry",
+                )
         parent_of[row.code] = row.parent_code
     for row in rows:
         seen = {row.code}
         current = parent_of.get(row.code)
         while current is not None:
             if current in seen:
-                errors.add(row.line, "parent_code", "quan hệ cấp trên tạo thành vòng lặp",
-                           "the parent relation makes a cycle")
+                errors.add(
+                    row.line,
+                    "parent_code",
+                    "quan hệ cấp trên tạo thành vòng lặp",
+                    "the parent relation makes a cycle",
+                )
                 break
             seen.add(current)
             if current in parent_of:
@@ -237,7 +285,9 @@ def import_rows(
     errors = RowErrors()
     _check_header(set(header if header is not None else (raw_rows[0][1] if raw_rows else ())))
     if not raw_rows:
-        raise Invalid("Tệp không có dòng dữ liệu nào.", "The file has no data rows.", code="import_empty")
+        raise Invalid(
+            "Tệp không có dòng dữ liệu nào.", "The file has no data rows.", code="import_empty"
+        )
     rows = parse_rows(raw_rows, errors)
     existing = _check_references(session, rows, errors)
     if errors.items:
@@ -261,13 +311,31 @@ def import_rows(
             parent = service.get_agency(session, code=row.parent_code)
         agency = agencies.get(row.code)
         if agency is None:
-            agency = Agency(code=row.code, level=parsed.level, parent=parent, created_at=now, updated_at=now,
-                            search_text="", **fields)
-            agency.search_text = service.search_text_for(agency.name, agency.short_name, agency.code)
+            agency = Agency(
+                code=row.code,
+                level=parsed.level,
+                parent=parent,
+                created_at=now,
+                updated_at=now,
+                search_text="",
+                **fields,
+            )
+            agency.search_text = service.search_text_for(
+                agency.name, agency.short_name, agency.code
+            )
             session.add(agency)
             session.flush()
-            service.record(session, agency, actor=actor, action="imported",
-                           changes={"name": agency.name, "parent_code": row.parent_code, "status": agency.status})
+            service.record(
+                session,
+                agency,
+                actor=actor,
+                action="imported",
+                changes={
+                    "name": agency.name,
+                    "parent_code": row.parent_code,
+                    "status": agency.status,
+                },
+            )
             created += 1
         else:
             changes: dict[str, Any] = {}
@@ -280,7 +348,9 @@ def import_rows(
                 changes["parent_code"] = [old_parent, row.parent_code]
                 agency.parent = parent
             if changes:
-                agency.search_text = service.search_text_for(agency.name, agency.short_name, agency.code)
+                agency.search_text = service.search_text_for(
+                    agency.name, agency.short_name, agency.code
+                )
                 agency.updated_at = now
                 service.record(session, agency, actor=actor, action="imported", changes=changes)
                 updated += 1
@@ -302,7 +372,11 @@ def _plain(value: Any) -> Any:
 
 
 def _set_successors(session: Session, agency: Agency, successors: list[Agency]) -> None:
-    current = set(session.scalars(select(Succession.successor_id).where(Succession.predecessor_id == agency.id)))
+    current = set(
+        session.scalars(
+            select(Succession.successor_id).where(Succession.predecessor_id == agency.id)
+        )
+    )
     wanted = {s.id for s in successors}
     if current == wanted:
         return
@@ -311,7 +385,11 @@ def _set_successors(session: Session, agency: Agency, successors: list[Agency]) 
     effective_on = agency.status_effective_on or utcnow().date()
     for successor in successors:
         if successor.id not in current:
-            session.add(Succession(predecessor_id=agency.id, successor_id=successor.id, effective_on=effective_on))
+            session.add(
+                Succession(
+                    predecessor_id=agency.id, successor_id=successor.id, effective_on=effective_on
+                )
+            )
 
 
 def import_csv(
@@ -320,7 +398,9 @@ def import_csv(
     try:
         header, raw_rows = read_csv(text)
     except csv.Error as exc:
-        raise Invalid(f"Tệp CSV hỏng: {exc}", f"Malformed CSV: {exc}", code="import_invalid") from exc
+        raise Invalid(
+            f"Tệp CSV hỏng: {exc}", f"Malformed CSV: {exc}", code="import_invalid"
+        ) from exc
     return import_rows(
         session, raw_rows, actor=actor, default_node=default_node, header=header, progress=progress
     )
@@ -335,7 +415,9 @@ def export_csv(session: Session, *, batch: int = 500) -> Iterator[str]:
     last_id = 0
     while True:
         agencies = list(
-            session.scalars(select(Agency).where(Agency.id > last_id).order_by(Agency.id).limit(batch))
+            session.scalars(
+                select(Agency).where(Agency.id > last_id).order_by(Agency.id).limit(batch)
+            )
         )
         if not agencies:
             return
@@ -343,12 +425,21 @@ def export_csv(session: Session, *, batch: int = 500) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         for a in agencies:
-            writer.writerow([
-                a.code, a.name, a.short_name or "", a.kind, a.parent.code if a.parent else "", a.status,
-                a.status_effective_on.isoformat() if a.status_effective_on else "",
-                ";".join(links[a.id].successor_codes), a.admin_code or "",
-                *[getattr(a, name) or "" for name in service.CONTACT_FIELDS],
-                a.serving_node, "true" if a.illustrative else "false",
-            ])
+            writer.writerow(
+                [
+                    a.code,
+                    a.name,
+                    a.short_name or "",
+                    a.kind,
+                    a.parent.code if a.parent else "",
+                    a.status,
+                    a.status_effective_on.isoformat() if a.status_effective_on else "",
+                    ";".join(links[a.id].successor_codes),
+                    a.admin_code or "",
+                    *[getattr(a, name) or "" for name in service.CONTACT_FIELDS],
+                    a.serving_node,
+                    "true" if a.illustrative else "false",
+                ]
+            )
         yield buffer.getvalue()
         last_id = agencies[-1].id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ def make_environment() -> Environment:
     )
     env.filters["date"] = format_date
     env.filters["datetime"] = format_datetime
+    env.filters["changes"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
     return env
 
 
@@ -46,7 +48,11 @@ def page_url(request: Request, **changes: Any) -> str:
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
 ) -> HTMLResponse:
     lang = language(request)
 
@@ -60,7 +66,8 @@ def render(
         lang=lang,
         tr=tr,
         principal=principal,
-        csrf_token=getattr(principal, "csrf_token", None) or getattr(request.state, "csrf_token", ""),
+        csrf_token=getattr(principal, "csrf_token", None)
+        or getattr(request.state, "csrf_token", ""),
         page_url=lambda **kw: page_url(request, **kw),
         **(context or {}),
     )

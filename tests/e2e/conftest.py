@@ -1,0 +1,125 @@
+"""A real node served on loopback, and Debian's Chromium driven by Playwright.
+
+The browser is never downloaded: LIENTHONG_CHROMIUM (default /usr/bin/chromium) must exist.
+Without it these tests are skipped with that reason, unless LIENTHONG_REQUIRE_BROWSER=1 (CI),
+where a missing browser fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from lienthong import migrations
+from lienthong.app import create_app
+from lienthong.config import Settings
+from lienthong.db import make_engine, make_session_factory, unit_of_work
+from lienthong.demo import seed_all
+
+from ..conftest import create_database
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, drop = create_database(tmp_path_factory.mktemp("e2e"), "e2e")
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        seed_all(session, with_accounts=True)
+    port = _free_port()
+    settings = Settings(database_url=url, port=port, log_json=False)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, factory),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the node did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+    drop()  # type: ignore[operator]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = os.environ.get("LIENTHONG_CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        message = f"Chromium not found at {executable} (apt-get install chromium)"
+        if os.environ.get("LIENTHONG_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: str) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=live_server,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="vi-VN",
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, username: str = "vanthu.honggai", password: str = "lienthong-demo") -> None:
+    page.goto("/registry")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/registry")
