@@ -68,6 +68,12 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
             thread.join(timeout=10)
 
 
+def _listen(ctx: typer.Context, host: str | None, port: int | None) -> Settings:
+    """The settings with the address given on the command line, if any."""
+    base: Settings = ctx.obj
+    return base.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -75,10 +81,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default LIENTHONG_PORT or 8000).")] = None,
 ) -> None:
     """Run the API and pages (start `lienthong worker` beside it for jobs)."""
-    settings: Settings = ctx.obj.model_copy(
-        update={k: v for k, v in {"host": host, "port": port}.items() if v}
-    )
-    _serve(settings, with_worker=False)
+    _serve(_listen(ctx, host, port), with_worker=False)
 
 
 @app.command()
@@ -107,9 +110,7 @@ def demo(
     from lienthong.demo import DEMO_PASSWORD, seed_demo_accounts
     from lienthong.registry import seed
 
-    settings: Settings = ctx.obj.model_copy(
-        update={k: v for k, v in {"host": host, "port": port}.items() if v}
-    )
+    settings = _listen(ctx, host, port)
     console.print(f"[bold]lienthong demo[/] · database {settings.database_url}")
     migrations.upgrade(settings.database_url)
     factory = make_session_factory(make_engine(settings.database_url))

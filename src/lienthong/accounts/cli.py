@@ -9,9 +9,7 @@ from rich.console import Console
 
 from lienthong.accounts import service
 from lienthong.accounts.models import Role
-from lienthong.config import Settings
-from lienthong.db import make_engine, make_session_factory, unit_of_work
-from lienthong.kernel.errors import AppError
+from lienthong.kernel.commands import command_unit
 
 app = typer.Typer(help="People and their roles.", no_args_is_help=True)
 console = Console()
@@ -27,18 +25,12 @@ def create(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Create a person with one role at one agency."""
-    settings: Settings = ctx.obj
-    factory = make_session_factory(make_engine(settings.database_url))
-    try:
-        with unit_of_work(factory) as session:
-            service.create_user(
-                session,
-                username=username,
-                full_name=full_name,
-                password=password,
-                grants=[(agency, role)],
-            )
-    except AppError as exc:
-        console.print(f"[red]{exc.code}[/]: {exc.message_vi} / {exc.message_en}")
-        raise typer.Exit(2) from exc
+    with command_unit(ctx) as session:
+        service.create_user(
+            session,
+            username=username,
+            full_name=full_name,
+            password=password,
+            grants=[(agency, role)],
+        )
     console.print(f"Created {username} ({role.value} at {agency}).")

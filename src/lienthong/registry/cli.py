@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,13 +23,13 @@ from rich.progress import (
 
 from lienthong.accounts import service as accounts
 from lienthong.config import Settings
-from lienthong.db import make_engine, make_session_factory, unit_of_work
+from lienthong.kernel.commands import command_unit, fail, session_factory
 from lienthong.kernel.errors import AppError
 from lienthong.registry import service, transfer
 
 app = typer.Typer(help="The agency registry.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
+EffectiveOn = Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")]
 
 
 @contextmanager
@@ -41,28 +40,18 @@ def progress_bar(target: Console, label: str = "Agencies") -> Iterator[tuple[Pro
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=target,
-        transient=False,
     ) as progress:
         yield progress, progress.add_task(label, total=None)
 
 
-def _factory(ctx: typer.Context) -> tuple[Settings, object]:
-    settings: Settings = ctx.obj
-    return settings, make_session_factory(make_engine(settings.database_url))
-
-
-def _fail(exc: AppError) -> None:
-    err.print(f"[red]{exc.code}[/]: " + escape(f"{exc.message_vi} / {exc.message_en}"))
-    details = exc.details
-    if isinstance(details, dict) and "errors" in details:
-        for item in details["errors"]:
-            err.print(
-                escape(
-                    f"  line {item['line']} [{item['column']}]: {item['message']} / "
-                    f"{item.get('message_en', '')}"
-                )
-            )
-    raise typer.Exit(2)
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        console.print(f"[red]invalid date[/]: {text} (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
 
 
 @app.command("import")
@@ -75,9 +64,8 @@ def import_file(
 ) -> None:
     """Import agencies from CSV: all rows or none; every bad row reported with its line."""
     settings: Settings = ctx.obj
-    factory = make_session_factory(make_engine(settings.database_url))
     text = file.read_text(encoding="utf-8-sig")
-    session = factory()
+    session = session_factory(ctx)()
     try:
         with progress_bar(console) as (progress, task):
             result = transfer.import_csv(
@@ -94,7 +82,7 @@ def import_file(
             session.commit()
     except AppError as exc:
         session.rollback()
-        _fail(exc)
+        fail(exc)
     finally:
         session.close()
     console.print(
@@ -111,9 +99,7 @@ def export_file(
     ] = None,
 ) -> None:
     """Export the whole registry as CSV (reads back through `org import`)."""
-    settings: Settings = ctx.obj
-    factory = make_session_factory(make_engine(settings.database_url))
-    with factory() as session:
+    with session_factory(ctx)() as session:
         target = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
         try:
             for chunk in transfer.export_csv(session):
@@ -126,26 +112,16 @@ def export_file(
 @app.command("show")
 def show(ctx: typer.Context, code: str) -> None:
     """Print one agency as JSON."""
-    settings: Settings = ctx.obj
-    factory = make_session_factory(make_engine(settings.database_url))
-    with factory() as session:
-        try:
-            data = service.describe(session, [service.get_agency(session, code=code)])[0]
-        except AppError as exc:
-            _fail(exc)
+    with command_unit(ctx) as session:
+        data = service.describe(session, [service.get_agency(session, code=code)])[0]
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 @app.command("credentials")
 def credentials(ctx: typer.Context, code: str) -> None:
     """Issue credentials for an agency's software; prints {"system_id", "secret"} once."""
-    settings: Settings = ctx.obj
-    factory = make_session_factory(make_engine(settings.database_url))
-    try:
-        with unit_of_work(factory) as session:
-            system_id, secret = accounts.issue_credential(session, agency_code=code)
-    except AppError as exc:
-        _fail(exc)
+    with command_unit(ctx) as session:
+        system_id, secret = accounts.issue_credential(session, agency_code=code)
     print(json.dumps({"system_id": system_id, "secret": secret}))
 
 
@@ -154,22 +130,17 @@ def merge(
     ctx: typer.Context,
     sources: Annotated[list[str], typer.Argument(help="Codes of the agencies that merge.")],
     into: Annotated[str, typer.Option("--into", help="Code of the successor.")],
-    effective_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
+    effective_on: EffectiveOn = None,
 ) -> None:
     """Merge several agencies into one successor."""
-    settings: Settings = ctx.obj
-    factory = make_session_factory(make_engine(settings.database_url))
-    try:
-        with unit_of_work(factory) as session:
-            service.merge(
-                session,
-                source_codes=sources,
-                successor_code=into,
-                effective_on=date.fromisoformat(effective_on) if effective_on else None,
-                actor="cli",
-            )
-    except AppError as exc:
-        _fail(exc)
+    with command_unit(ctx) as session:
+        service.merge(
+            session,
+            source_codes=sources,
+            successor_code=into,
+            effective_on=_day(effective_on),
+            actor="cli",
+        )
     console.print(f"Merged {', '.join(sources)} into {into}.")
 
 
@@ -180,20 +151,15 @@ def dissolve(
     successor: Annotated[
         list[str] | None, typer.Option("--successor", help="Successor code (repeat).")
     ] = None,
-    effective_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
+    effective_on: EffectiveOn = None,
 ) -> None:
     """Dissolve an agency, naming the successors that take its work."""
-    settings: Settings = ctx.obj
-    factory = make_session_factory(make_engine(settings.database_url))
-    try:
-        with unit_of_work(factory) as session:
-            service.dissolve(
-                session,
-                code=code,
-                successor_codes=successor or [],
-                effective_on=date.fromisoformat(effective_on) if effective_on else None,
-                actor="cli",
-            )
-    except AppError as exc:
-        _fail(exc)
+    with command_unit(ctx) as session:
+        service.dissolve(
+            session,
+            code=code,
+            successor_codes=successor or [],
+            effective_on=_day(effective_on),
+            actor="cli",
+        )
     console.print(f"Dissolved {code}.")

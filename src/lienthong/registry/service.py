@@ -212,23 +212,33 @@ def record(
     )
 
 
-def _active_parent(session: Session, parent_code: str) -> Agency:
-    parent = find_agency(session, code=parent_code)
-    if parent is None:
+_ROLES = {
+    # role: (Vietnamese name, English name)
+    "parent": ("Cơ quan cấp trên", "parent agency"),
+    "successor": ("Cơ quan kế thừa", "successor agency"),
+}
+
+
+def _active_agency(session: Session, code: str, *, role: str) -> Agency:
+    """A parent or successor named by a change: it must exist and still be active."""
+    name_vi, name_en = _ROLES[role]
+    code = str(parse_code(code))
+    agency = find_agency(session, code=code)
+    if agency is None:
         raise Invalid(
-            f"Cơ quan cấp trên {parent_code} không có trong danh bạ.",
-            f"The parent agency {parent_code} is not in the registry.",
-            code="unknown_parent",
-            details={"parent_code": parent_code},
+            f"{name_vi} {code} không có trong danh bạ.",
+            f"The {name_en} {code} is not in the registry.",
+            code=f"unknown_{role}",
+            details={f"{role}_code": code},
         )
-    if parent.status != AgencyStatus.ACTIVE:
+    if agency.status != AgencyStatus.ACTIVE:
         raise Invalid(
-            f"Cơ quan cấp trên {parent_code} không còn hoạt động ({parent.status}).",
-            f"The parent agency {parent_code} is no longer active ({parent.status}).",
-            code="parent_inactive",
-            details={"parent_code": parent_code, "status": parent.status},
+            f"{name_vi} {code} không còn hoạt động ({agency.status}).",
+            f"The {name_en} {code} is no longer active ({agency.status}).",
+            code=f"{role}_inactive",
+            details={f"{role}_code": code, "status": agency.status},
         )
-    return parent
+    return agency
 
 
 def create_agency(session: Session, *, data: AgencyCreate, actor: str, default_node: str) -> Agency:
@@ -242,7 +252,7 @@ def create_agency(session: Session, *, data: AgencyCreate, actor: str, default_n
         )
     parent: Agency | None = None
     if data.parent_code:
-        parent = _active_parent(session, str(parse_code(data.parent_code)))
+        parent = _active_agency(session, data.parent_code, role="parent")
     elif code.implied_parent is not None:
         parent = find_agency(session, code=str(code.implied_parent))
     now = utcnow()
@@ -302,7 +312,7 @@ def update_agency(session: Session, *, code: str, data: AgencyUpdate, actor: str
     if "parent_code" in given:
         new_parent = None
         if given["parent_code"]:
-            new_parent = _active_parent(session, str(parse_code(given["parent_code"])))
+            new_parent = _active_agency(session, given["parent_code"], role="parent")
             _check_no_cycle(session, agency, new_parent)
         old = agency.parent.code if agency.parent else None
         new = new_parent.code if new_parent else None
@@ -327,25 +337,6 @@ def update_agency(session: Session, *, code: str, data: AgencyUpdate, actor: str
         agency.updated_at = utcnow()
         session.flush()
         record(session, agency, actor=actor, action="updated", changes=changes)
-    return agency
-
-
-def _successor(session: Session, code: str) -> Agency:
-    agency = find_agency(session, code=str(parse_code(code)))
-    if agency is None:
-        raise Invalid(
-            f"Cơ quan kế thừa {code} không có trong danh bạ.",
-            f"The successor agency {code} is not in the registry.",
-            code="unknown_successor",
-            details={"successor_code": code},
-        )
-    if agency.status != AgencyStatus.ACTIVE:
-        raise Invalid(
-            f"Không thể chuyển vào {code}: cơ quan này đã {agency.status}.",
-            f"Cannot pass work to {code}: that agency is {agency.status}.",
-            code="successor_inactive",
-            details={"successor_code": code, "status": agency.status},
-        )
     return agency
 
 
@@ -376,7 +367,9 @@ def retire(
         raise ValueError("retire() needs merged or dissolved")
     effective_on = effective_on or local_today()
     sources = [_retirable(session, c) for c in dict.fromkeys(codes)]
-    successors = [_successor(session, c) for c in dict.fromkeys(successor_codes)]
+    successors = [
+        _active_agency(session, c, role="successor") for c in dict.fromkeys(successor_codes)
+    ]
     overlap = {a.code for a in sources} & {s.code for s in successors}
     if overlap:
         raise Invalid(

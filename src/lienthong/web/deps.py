@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from lienthong.config import Settings
+from lienthong.db import unit_of_work
 
 LANG_COOKIE = "lang"
 LANGUAGES = ("vi", "en")
@@ -21,15 +22,8 @@ def get_settings(request: Request) -> Settings:
 
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back if it raises."""
-    session: Session = request.app.state.session_factory()
-    try:
+    with unit_of_work(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def language(request: Request) -> str:
