@@ -27,6 +27,7 @@ from lienthong.app import create_app
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
 from lienthong.registry import seed
+from lienthong.runtime import Runtime, build_runtime
 
 PROVINCE = "000.00.00.H49"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -101,14 +102,31 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     session.close()
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_json=False)
+@pytest.fixture(scope="session")
+def node_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("node")
 
 
 @pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, session_factory)) as test_client:
+def settings(database_url: str, node_dir: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        log_json=False,
+        blob_dir=node_dir / "blobs",
+        key_dir=node_dir / "keys",
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Runtime:
+    return build_runtime(settings)
+
+
+@pytest.fixture
+def client(
+    settings: Settings, session_factory: sessionmaker[Session], runtime: Runtime
+) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, session_factory, runtime)) as test_client:
         yield test_client
 
 

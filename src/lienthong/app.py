@@ -34,10 +34,14 @@ from lienthong.accounts import pages as account_pages
 from lienthong.accounts.deps import SignInRequired
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory
+from lienthong.exchange import api as exchange_api
+from lienthong.exchange import pages as exchange_pages
+from lienthong.exchange import vdxp
 from lienthong.kernel import jobs
 from lienthong.kernel.errors import AppError
 from lienthong.registry import api as registry_api
 from lienthong.registry import pages as registry_pages
+from lienthong.runtime import Runtime, build_runtime
 from lienthong.web.deps import language, wants_json
 from lienthong.web.render import make_environment, render
 
@@ -157,9 +161,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, 500, "internal_error", message)
 
 
-def create_app(settings: Settings, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    session_factory: sessionmaker[Session] | None = None,
+    runtime: Runtime | None = None,
+) -> FastAPI:
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
+    if runtime is None:
+        runtime = build_runtime(settings)
     app = FastAPI(
         title="lienthong",
         version=__version__,
@@ -167,6 +177,7 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.runtime = runtime
     app.state.templates = make_environment()
     app.state.migration_head = migrations.head_revision()
 
@@ -244,13 +255,17 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
     static_dir = Path(str(resources.files("lienthong.web"))) / "static"
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.include_router(registry_api.router)
+    app.include_router(exchange_api.router)
+    app.include_router(vdxp.router, prefix=settings.vdxp_prefix)
+    app.include_router(exchange_pages.router)
     app.include_router(account_api.router)
     app.include_router(account_pages.router)
     app.include_router(registry_pages.router)
     return app
 
 
-def job_handlers() -> dict[str, jobs.Handler]:
+def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
+    from lienthong.exchange.tasks import handlers as exchange_handlers
     from lienthong.registry.tasks import HANDLERS as registry_handlers
 
-    return {**registry_handlers}
+    return {**registry_handlers, **exchange_handlers(runtime)}

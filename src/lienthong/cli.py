@@ -39,13 +39,17 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
     import uvicorn
 
     from lienthong.app import create_app, job_handlers
+    from lienthong.runtime import build_runtime
 
     factory = make_session_factory(make_engine(settings.database_url))
+    runtime = build_runtime(settings)
     stop = threading.Event()
     thread = None
     if with_worker:
         worker = jobs.Worker(
-            factory=factory, handlers=job_handlers(), backoff_seconds=settings.job_backoff_seconds
+            factory=factory,
+            handlers=job_handlers(runtime),
+            backoff_seconds=settings.job_backoff_seconds,
         )
         thread = threading.Thread(
             target=worker.run_forever,
@@ -56,7 +60,7 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
         thread.start()
     try:
         uvicorn.run(
-            create_app(settings, factory),
+            create_app(settings, factory, runtime),
             host=settings.host,
             port=settings.port,
             log_config=None,
@@ -88,13 +92,16 @@ def serve(
 def worker(ctx: typer.Context) -> None:
     """Run the job worker until interrupted. Several may run against one PostgreSQL."""
     from lienthong.app import job_handlers
+    from lienthong.runtime import build_runtime
 
     settings: Settings = ctx.obj
     factory = make_session_factory(make_engine(settings.database_url))
     stop = threading.Event()
     try:
         jobs.Worker(
-            factory=factory, handlers=job_handlers(), backoff_seconds=settings.job_backoff_seconds
+            factory=factory,
+            handlers=job_handlers(build_runtime(settings)),
+            backoff_seconds=settings.job_backoff_seconds,
         ).run_forever(stop, settings.worker_poll_seconds)
     except KeyboardInterrupt:
         stop.set()

@@ -26,6 +26,15 @@ class Settings(BaseSettings):
     node_code: str = "H49"
     base_url: str = ""
 
+    # Document axis
+    blob_dir: Path = Path("var/blobs")
+    key_dir: Path = Path("var/keys")
+    max_package_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    signature_required: bool = True
+    allow_sha1: bool = False
+    vdxp_prefix: str = "/vdxp"
+    vdxp_max_skew_seconds: int = Field(default=300, ge=1)
+
     # Pages
     default_language: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"

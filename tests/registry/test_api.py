@@ -11,6 +11,7 @@ from lienthong.app import job_handlers
 from lienthong.kernel import jobs
 from lienthong.kernel.clock import local_today
 from lienthong.registry.models import Agency, AgencyEvent
+from lienthong.runtime import Runtime
 
 PROVINCE = "000.00.00.H49"
 NEW_DEPT = {"code": "000.00.29.H49", "name": "Sở Thử nghiệm", "kind": "department"}
@@ -268,7 +269,7 @@ def test_merge_of_an_already_merged_agency_is_refused(admin_client: TestClient) 
 
 
 def test_merge_decided_ahead_applies_on_its_day(
-    admin_client: TestClient, session_factory: sessionmaker[Session], db: Session
+    admin_client: TestClient, session_factory: sessionmaker[Session], db: Session, runtime: Runtime
 ) -> None:
     _two_departments(admin_client)
     when = local_today() + timedelta(days=30)
@@ -284,7 +285,7 @@ def test_merge_decided_ahead_applies_on_its_day(
     source = admin_client.get("/api/v1/organizations/000.00.28.H49").json()
     assert source["status"] == "active"
     assert source["successor_codes"] == ["000.00.27.H49"]
-    worker = jobs.Worker(factory=session_factory, handlers=job_handlers())
+    worker = jobs.Worker(factory=session_factory, handlers=job_handlers(runtime))
     assert worker.run_once() is None  # not due yet
     job = db.scalars(select(jobs.Job).where(jobs.Job.kind == "registry.apply_retirement")).one()
     job.run_after = job.created_at

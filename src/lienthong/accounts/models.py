@@ -73,6 +73,8 @@ class SystemCredential(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     system_id: Mapped[str] = mapped_column(String(80), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # The secret sealed with the node's key, for the HMAC scheme of the national axis' SDK.
+    sealed_secret: Mapped[str | None] = mapped_column(String(500))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

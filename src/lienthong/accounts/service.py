@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -196,7 +197,9 @@ def user_principal(session: Session, *, user: User) -> Principal:
     )
 
 
-def issue_credential(session: Session, *, agency_code: str) -> tuple[str, str]:
+def issue_credential(
+    session: Session, *, agency_code: str, seal: Callable[[bytes], bytes] | None = None
+) -> tuple[str, str]:
     agency = registry.get_agency(session, code=agency_code)
     if agency.status != "active":
         raise Invalid(
@@ -234,6 +237,20 @@ def credential_principal(session: Session, *, system_id: str, secret: str) -> Pr
         system_id=row.system_id,
         grants=(Grant(agency.code, agency.short_name or agency.name, "system"),),
     )
+
+
+def shared_secret(
+    session: Session, *, system_id: str, unseal: Callable[[bytes], bytes]
+) -> tuple[str, Principal] | None:
+    """The secret of active software credentials, for HMAC verification, with its principal."""
+    row = session.scalars(
+        select(SystemCredential).where(SystemCredential.system_id == system_id)
+    ).first()
+    if row is None or row.revoked_at or not row.sealed_secret:
+        return None
+    secret = unseal(row.sealed_secret.encode()).decode()
+    principal = credential_principal(session, system_id=system_id, secret=secret)
+    return (secret, principal) if principal else None
 
 
 def revoke_credential(session: Session, *, system_id: str) -> None:

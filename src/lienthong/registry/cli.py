@@ -120,8 +120,11 @@ def show(ctx: typer.Context, code: str) -> None:
 @app.command("credentials")
 def credentials(ctx: typer.Context, code: str) -> None:
     """Issue credentials for an agency's software; prints {"system_id", "secret"} once."""
+    from lienthong.runtime import build_runtime
+
+    box = build_runtime(ctx.obj).keys.secret_box()
     with command_unit(ctx) as session:
-        system_id, secret = accounts.issue_credential(session, agency_code=code)
+        system_id, secret = accounts.issue_credential(session, agency_code=code, seal=box.encrypt)
     print(json.dumps({"system_id": system_id, "secret": secret}))
 
 

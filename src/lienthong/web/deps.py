@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from lienthong.config import Settings
 from lienthong.db import unit_of_work
+from lienthong.runtime import Runtime
 
 LANG_COOKIE = "lang"
 LANGUAGES = ("vi", "en")
@@ -24,6 +25,11 @@ def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back if it raises."""
     with unit_of_work(request.app.state.session_factory) as session:
         yield session
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 def language(request: Request) -> str:
@@ -47,3 +53,4 @@ def wants_json(request: Request) -> bool:
 DB = Annotated[Session, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Lang = Annotated[str, Depends(language)]
+NodeRuntime = Annotated[Runtime, Depends(get_runtime)]

@@ -15,7 +15,12 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from lienthong.kernel.clock import format_date, format_datetime
 from lienthong.web.deps import language
 
-TEMPLATE_PACKAGES = ("lienthong.web", "lienthong.registry", "lienthong.accounts")
+TEMPLATE_PACKAGES = (
+    "lienthong.web",
+    "lienthong.registry",
+    "lienthong.accounts",
+    "lienthong.exchange",
+)
 
 
 def make_environment() -> Environment:

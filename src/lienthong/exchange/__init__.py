@@ -1,0 +1,1 @@
+"""The document axis: edXML packages between agencies."""

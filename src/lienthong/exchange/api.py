@@ -1,0 +1,349 @@
+"""Native JSON API of the document axis."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from lienthong.accounts.deps import CurrentPrincipal
+from lienthong.accounts.service import Principal
+from lienthong.exchange import intake, service, validation
+from lienthong.exchange import statuses as sc
+from lienthong.exchange.edxml.model import StaffInfo
+from lienthong.exchange.models import Delivery, Document
+from lienthong.exchange.spool import chunks, spool
+from lienthong.kernel.errors import Forbidden
+from lienthong.registry import service as registry
+from lienthong.registry.models import Agency
+from lienthong.web.deps import DB, NodeRuntime
+
+router = APIRouter(prefix="/api/v1", tags=["documents"])
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+PageSize = Annotated[int, Query(ge=1, le=200)]
+AgencyParam = Annotated[str | None, Query(alias="agency", max_length=64)]
+
+
+def acting_agency(principal: Principal, requested: str | None = None) -> str:
+    """The agency a caller acts for: software for its own; a person for the agency asked for
+    (among their grants) or their first one."""
+    codes = principal.agency_codes
+    if requested:
+        if requested.strip().upper() not in codes:
+            raise Forbidden(
+                f"Không có quyền thay mặt {requested}.",
+                f"You may not act for {requested}.",
+                code="forbidden",
+                details={"agency": requested, "yours": codes},
+            )
+        return requested.strip().upper()
+    if not codes:
+        raise Forbidden(
+            "Tài khoản chưa được gán cơ quan.", "The account has no agency.", code="forbidden"
+        )
+    return codes[0]
+
+
+def document_json(document: Document, sender: Agency, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "document_id": document.document_id,
+        "sender_code": sender.code,
+        "sender_name": sender.name,
+        "subject": document.subject,
+        "code_number": document.code_number,
+        "code_notation": document.code_notation,
+        "type_name": document.type_name,
+        "priority": document.priority,
+        "promulgation_date": document.promulgation_date,
+        "due_date": document.due_date,
+        "business_type": document.business_type,
+        "signature": document.signature,
+        "signer_subject": document.signer_subject,
+        "received_at": document.received_at,
+        "replaced_by": document.replaced_by_id,
+        **extra,
+    }
+
+
+def delivery_json(delivery: Delivery, recipient: Agency | None = None) -> dict[str, Any]:
+    out = {
+        "delivery_id": delivery.id,
+        "state": delivery.state,
+        "route": delivery.route,
+        "note": delivery.note,
+        "status_code": delivery.status_code,
+        "status": sc.label(delivery.status_code),
+        "status_at": delivery.status_at,
+        "pending_request": delivery.pending_request,
+        "addressed_code": delivery.addressed_code,
+        "delivered_at": delivery.delivered_at,
+        "read": delivery.read_at is not None,
+    }
+    if recipient is not None:
+        out.update(recipient_code=recipient.code, recipient_name=recipient.name)
+    return out
+
+
+@router.post("/documents", status_code=202)
+async def send_document(
+    request: Request,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: CurrentPrincipal,
+    agency: AgencyParam = None,
+) -> JSONResponse:
+    """Body: an edXML document (or status) package."""
+    code = acting_agency(principal, agency)
+    body = await spool(request.stream(), limit=runtime.settings.max_package_bytes)
+    try:
+        answer, repeated, _ = await run_in_threadpool(
+            intake.receive,
+            db,
+            runtime=runtime,
+            chunks=chunks(body),
+            agency_code=code,
+            may_remote_sign=principal.kind == "system",
+        )
+    finally:
+        body.close()
+    return JSONResponse(
+        answer, status_code=202, headers={"X-Lienthong-Repeat": "true"} if repeated else None
+    )
+
+
+@router.post("/edxml/validate")
+async def validate_package(request: Request, runtime: NodeRuntime) -> dict[str, Any]:
+    """Everything wrong with a package (element, rule, how to fix), without storing it."""
+    body = await spool(request.stream(), limit=runtime.settings.max_package_bytes)
+    try:
+        return await run_in_threadpool(validation.validate, runtime, chunks(body))
+    finally:
+        body.close()
+
+
+@router.get("/documents/inbox")
+def list_inbox(
+    db: DB,
+    principal: CurrentPrincipal,
+    agency: AgencyParam = None,
+    status: Annotated[str | None, Query(max_length=2)] = None,
+    priority: Annotated[int | None, Query(ge=0, le=4)] = None,
+    sender: Annotated[str | None, Query(max_length=64)] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    unread: bool | None = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    rows, total = service.inbox(
+        db,
+        agency=owner,
+        filters=service.InboxFilter(status, priority, sender, date_from, date_to, unread),
+        page=page,
+        page_size=page_size,
+    )
+    return {
+        "items": [document_json(d, s, **delivery_json(dl)) for dl, d, s in rows],
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "unread": service.count_unread(db, agency=owner),
+    }
+
+
+@router.get("/documents/sent")
+def list_sent(
+    db: DB,
+    principal: CurrentPrincipal,
+    agency: AgencyParam = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    rows, total = service.sent(db, agency=owner, page=page, page_size=page_size)
+    return {
+        "items": [
+            document_json(d, owner, recipients=[delivery_json(dl, r) for dl, r in recipients])
+            for d, recipients in rows
+        ],
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+@router.get("/documents/{document_pk}")
+def get_document(document_pk: int, db: DB, principal: CurrentPrincipal) -> dict[str, Any]:
+    document, delivery = service.visible_document(
+        db, document_pk=document_pk, agency_codes=principal.agency_codes
+    )
+    sender = db.get_one(Agency, document.sender_id)
+    if delivery is not None:
+        service.mark_read(delivery)
+    deliveries = list(
+        db.execute(
+            select(Delivery, Agency)
+            .join(Agency, Agency.id == Delivery.recipient_id)
+            .where(Delivery.document_fk == document.id)
+        )
+    )
+    own = [(d, r) for d, r in deliveries if delivery is None or d.id == delivery.id]
+    statuses = service.history(db, [d.id for d, _ in own])
+    return document_json(
+        document,
+        sender,
+        attachments=[
+            {
+                "position": a.position,
+                "name": a.name,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.blob_sha256,
+                "description": a.description,
+            }
+            for a in service.attachments(db, document)
+        ],
+        recipients=[
+            {
+                **delivery_json(d, r),
+                "history": [
+                    {
+                        "code": s.code,
+                        "status": sc.label(s.code),
+                        "description": s.description,
+                        "at": s.at,
+                    }
+                    for s in statuses[d.id]
+                ],
+            }
+            for d, r in own
+        ],
+    )
+
+
+@router.get("/documents/{document_pk}/package")
+def get_package(
+    document_pk: int, db: DB, runtime: NodeRuntime, principal: CurrentPrincipal
+) -> StreamingResponse:
+    document, _ = service.visible_document(
+        db, document_pk=document_pk, agency_codes=principal.agency_codes
+    )
+    handle = runtime.blobs.open(document.stored_sha256)
+    return StreamingResponse(
+        chunks(handle),
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{document.id}.edxml"'},
+    )
+
+
+@router.get("/documents/{document_pk}/attachments/{position}")
+def get_attachment(
+    document_pk: int,
+    position: int,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: CurrentPrincipal,
+) -> StreamingResponse:
+    document, _ = service.visible_document(
+        db, document_pk=document_pk, agency_codes=principal.agency_codes
+    )
+    attachment = next(
+        (a for a in service.attachments(db, document) if a.position == position), None
+    )
+    if attachment is None:
+        from lienthong.kernel.errors import NotFound
+
+        raise NotFound(
+            "Không có tệp đính kèm này.", "No such attachment.", code="unknown_attachment"
+        )
+    handle = runtime.blobs.open(attachment.blob_sha256)
+    media = (
+        attachment.content_type
+        if attachment.content_type and "/" in attachment.content_type
+        else "application/octet-stream"
+    )
+    name = (attachment.name or f"attachment-{position}").replace('"', "")
+    from urllib.parse import quote
+
+    return StreamingResponse(
+        chunks(handle),
+        media_type=media,
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}",
+            "Content-Length": str(attachment.size),
+        },
+    )
+
+
+class StatusIn(BaseModel):
+    code: str = Field(pattern=r"^\d{2}$")
+    description: str | None = Field(default=None, max_length=2000)
+    staff: str | None = Field(default=None, max_length=200)
+    department: str | None = Field(default=None, max_length=200)
+    recipients: list[str] | None = Field(default=None, max_length=500)
+
+
+@router.post("/documents/{document_pk}/status", status_code=201)
+def post_status(
+    document_pk: int,
+    data: StatusIn,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: CurrentPrincipal,
+    agency: AgencyParam = None,
+) -> dict[str, Any]:
+    code = acting_agency(principal, agency)
+    staff = (
+        StaffInfo(department=data.department, staff=data.staff)
+        if data.staff or data.department
+        else None
+    )
+    rows = service.post_status(
+        db,
+        runtime=runtime,
+        document_pk=document_pk,
+        agency_code=code,
+        code=data.code,
+        description=data.description,
+        staff=staff,
+        recipients=data.recipients,
+    )
+    return {"recorded": len(rows), "code": data.code, "status": sc.label(data.code)}
+
+
+class RecallIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+    recipients: list[str] | None = Field(default=None, max_length=500)
+
+
+@router.post("/documents/{document_pk}/recall", status_code=201)
+def recall(
+    document_pk: int,
+    data: RecallIn,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: CurrentPrincipal,
+    agency: AgencyParam = None,
+) -> dict[str, Any]:
+    code = acting_agency(principal, agency)
+    rows = service.post_status(
+        db,
+        runtime=runtime,
+        document_pk=document_pk,
+        agency_code=code,
+        code=sc.RECALL_REQUESTED,
+        description=data.reason,
+        recipients=data.recipients,
+    )
+    return {
+        "recorded": len(rows),
+        "code": sc.RECALL_REQUESTED,
+        "status": sc.label(sc.RECALL_REQUESTED),
+    }

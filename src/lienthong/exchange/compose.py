@@ -1,0 +1,137 @@
+"""Documents written on the node's own pages: a package built from the composer's fields and
+uploaded PDFs, signed with the agency's remote-signing key."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from lienthong.exchange.edxml.errors import refuse
+from lienthong.exchange.edxml.model import (
+    Attachment,
+    Business,
+    DocumentPackage,
+    ManifestEntry,
+    TraceHeader,
+)
+from lienthong.exchange.edxml.signature import sign
+from lienthong.exchange.edxml.writer import write_document
+from lienthong.exchange.service import organization
+from lienthong.kernel.blobs import BlobRef
+from lienthong.kernel.clock import LOCAL_ZONE, utcnow
+from lienthong.registry import service as registry
+from lienthong.runtime import Runtime
+
+MAX_PDF_BYTES = 100 * 1024 * 1024
+
+
+@dataclass
+class Upload:
+    name: str
+    handle: BinaryIO
+
+
+@dataclass
+class Draft:
+    recipients: list[str]
+    subject: str
+    type_name: str = "Công văn"
+    code_number: str | None = None
+    code_notation: str | None = None
+    priority: int = 0
+    due_date: date | None = None
+    signer: str | None = None
+    uploads: list[Upload] = field(default_factory=list)
+
+
+def store_pdf(runtime: Runtime, upload: Upload) -> BlobRef:
+    head = upload.handle.read(5)
+    if head != b"%PDF-":
+        raise refuse(
+            "attachment_not_pdf",
+            f"Tệp '{upload.name}' không phải PDF.",
+            f"File '{upload.name}' is not a PDF.",
+            file=upload.name,
+        )
+    writer = runtime.blobs.writer()
+    writer.write(head)
+    size = len(head)
+    while chunk := upload.handle.read(256 * 1024):
+        size += len(chunk)
+        if size > MAX_PDF_BYTES:
+            writer.abort()
+            raise refuse(
+                "attachment_too_large",
+                f"Tệp '{upload.name}' lớn hơn {MAX_PDF_BYTES // 2**20} MB.",
+                f"File '{upload.name}' is larger than {MAX_PDF_BYTES // 2**20} MB.",
+                file=upload.name,
+            )
+        writer.write(chunk)
+    return writer.finish()
+
+
+def build(session: Session, runtime: Runtime, *, sender_code: str, draft: Draft) -> DocumentPackage:
+    sender = registry.get_agency(session, code=sender_code)
+    if not draft.recipients:
+        raise refuse(
+            "missing_to", "Chọn ít nhất một cơ quan nhận.", "Choose at least one recipient."
+        )
+    if not draft.subject.strip():
+        raise refuse("missing_subject", "Nhập trích yếu văn bản.", "Enter the document's subject.")
+    recipients = [
+        organization(registry.get_agency(session, code=c)) for c in dict.fromkeys(draft.recipients)
+    ]
+    today = utcnow().astimezone(LOCAL_ZONE)
+    number = "/".join(filter(None, (draft.code_number, draft.code_notation)))
+    document_id = f"{sender.code},{today:%Y/%m/%d},{number}" if number else str(uuid.uuid4())
+    attachments, manifest = [], []
+    for index, upload in enumerate(draft.uploads, start=1):
+        blob = store_pdf(runtime, upload)
+        content_id = f"cid:{index}"
+        attachments.append(
+            Attachment(content_id, upload.name, upload.name, "application/pdf", blob)
+        )
+        manifest.append(ManifestEntry(content_id, "application/pdf", upload.name, upload.name))
+    return DocumentPackage(
+        from_=organization(sender),
+        to=recipients,
+        document_id=document_id,
+        code_number=draft.code_number,
+        code_notation=draft.code_notation,
+        place="Quảng Ninh",
+        promulgation_date=today.date(),
+        type="1",
+        type_detail="0",
+        type_name=draft.type_name,
+        subject=draft.subject.strip(),
+        content=draft.subject.strip(),
+        signer_full_name=draft.signer,
+        due_date=draft.due_date,
+        priority=draft.priority,
+        steering_type="1",
+        traces=[TraceHeader(sender.code, today.strftime("%Y/%m/%d %H:%M:%S"))],
+        business=Business(doc_type=0, reason="Văn bản điện tử mới", paper="0"),
+        manifest=manifest,
+        attachments=attachments,
+    )
+
+
+def signed_chunks(runtime: Runtime, package: DocumentPackage) -> Iterator[bytes]:
+    identity = runtime.keys.identity(package.from_.organ_id)
+    if identity is None:
+        raise refuse(
+            "remote_signing_unavailable",
+            "Cơ quan chưa được cấp khóa ký số từ xa; liên hệ quản trị nút.",
+            "This agency has no remote-signing key yet; ask the node's administrators.",
+        )
+    return sign(
+        lambda sig: write_document(
+            package, open_blob=lambda r: runtime.blobs.open(r.sha256), signature=sig
+        ),
+        identity,
+    )

@@ -1,0 +1,293 @@
+"""Clerk pages: inbox, document view with status actions, composer, sent documents."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from lienthong.accounts.deps import PagePrincipal, check_csrf
+from lienthong.exchange import compose, intake, service
+from lienthong.exchange import statuses as sc
+from lienthong.exchange.api import acting_agency
+from lienthong.exchange.models import Delivery
+from lienthong.kernel.errors import AppError
+from lienthong.registry import service as registry
+from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
+from lienthong.web.deps import DB, NodeRuntime, language
+from lienthong.web.render import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+PRIORITIES = {
+    0: ("Thường", "Normal"),
+    1: ("Khẩn", "Urgent"),
+    2: ("Thượng khẩn", "Very urgent"),
+    3: ("Hỏa tốc", "Immediate"),
+    4: ("Hỏa tốc hẹn giờ", "Immediate, timed"),
+}
+
+
+def _context(request: Request, **values: Any) -> dict[str, Any]:
+    lang = language(request)
+    return {
+        "priorities": {k: v[1] if lang == "en" else v[0] for k, v in PRIORITIES.items()},
+        "status_label": lambda code: sc.label(code, lang),
+        **values,
+    }
+
+
+@router.get("/documents", response_class=HTMLResponse)
+def inbox_page(
+    request: Request,
+    db: DB,
+    principal: PagePrincipal,
+    agency: Annotated[str | None, Query()] = None,
+    status: str = "",
+    priority: str = "",
+    unread: str = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    filters = service.InboxFilter(
+        status=status if status in sc.STATUS_CODES else None,
+        priority=int(priority) if priority.isdigit() else None,
+        unread=True if unread == "1" else None,
+    )
+    rows, total = service.inbox(db, agency=owner, filters=filters, page=page, page_size=PAGE_SIZE)
+    return render(
+        request,
+        "exchange/inbox.html",
+        _context(
+            request,
+            owner=owner,
+            rows=rows,
+            total=total,
+            page=page,
+            page_size=PAGE_SIZE,
+            status=status,
+            priority=priority,
+            unread=unread,
+            codes=sc.STATUS_CODES,
+            unread_count=service.count_unread(db, agency=owner),
+        ),
+    )
+
+
+@router.get("/documents/sent", response_class=HTMLResponse)
+def sent_page(
+    request: Request,
+    db: DB,
+    principal: PagePrincipal,
+    agency: Annotated[str | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    rows, total = service.sent(db, agency=owner, page=page, page_size=PAGE_SIZE)
+    return render(
+        request,
+        "exchange/sent.html",
+        _context(request, owner=owner, rows=rows, total=total, page=page, page_size=PAGE_SIZE),
+    )
+
+
+def _recipient_choices(db: DB, settings_node: str) -> list[tuple[str, list[Agency]]]:
+    agencies = db.scalars(
+        select(Agency)
+        .where(Agency.status == AgencyStatus.ACTIVE.value)
+        .order_by(Agency.level, Agency.code)
+    ).all()
+    groups: dict[str, list[Agency]] = {
+        "Cơ quan cấp tỉnh": [],
+        "Xã, phường, đặc khu": [],
+        "Bộ, ngành, tỉnh khác": [],
+    }
+    for a in agencies:
+        if a.serving_node != settings_node:
+            groups["Bộ, ngành, tỉnh khác"].append(a)
+        elif a.kind in {k.value for k in COMMUNE_LEVEL_KINDS}:
+            groups["Xã, phường, đặc khu"].append(a)
+        else:
+            groups["Cơ quan cấp tỉnh"].append(a)
+    return list(groups.items())
+
+
+@router.get("/documents/new", response_class=HTMLResponse)
+def compose_page(
+    request: Request,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    agency: Annotated[str | None, Query()] = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    return render(
+        request,
+        "exchange/compose.html",
+        _context(
+            request,
+            owner=owner,
+            groups=_recipient_choices(db, runtime.settings.node_code),
+            error=error,
+        ),
+    )
+
+
+@router.post("/documents/new")
+async def compose_submit(
+    request: Request,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+    recipients: Annotated[list[str] | None, Form()] = None,
+    subject: Annotated[str, Form(max_length=2000)] = "",
+    type_name: Annotated[str, Form(max_length=100)] = "Công văn",
+    code_number: Annotated[str, Form(max_length=30)] = "",
+    code_notation: Annotated[str, Form(max_length=60)] = "",
+    priority: Annotated[int, Form(ge=0, le=4)] = 0,
+    due_date: Annotated[str, Form(max_length=10)] = "",
+    signer: Annotated[str, Form(max_length=200)] = "",
+    agency: Annotated[str | None, Form()] = None,
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    check_csrf(request, principal, csrf_token)
+    code = acting_agency(principal, agency)
+    draft = compose.Draft(
+        recipients=recipients or [],
+        subject=subject,
+        type_name=type_name or "Công văn",
+        code_number=code_number.strip() or None,
+        code_notation=code_notation.strip() or None,
+        priority=priority,
+        due_date=date.fromisoformat(due_date) if due_date else None,
+        signer=signer.strip() or None,
+        uploads=[
+            compose.Upload(f.filename or "tep.pdf", f.file) for f in files or [] if f.filename
+        ],
+    )
+
+    def send() -> dict[str, Any]:
+        package = compose.build(db, runtime, sender_code=code, draft=draft)
+        answer, _, _ = intake.receive(
+            db,
+            runtime=runtime,
+            chunks=compose.signed_chunks(runtime, package),
+            agency_code=code,
+            may_remote_sign=False,
+        )
+        return answer
+
+    try:
+        answer = await run_in_threadpool(send)
+    except AppError as exc:
+        db.rollback()
+        owner = registry.get_agency(db, code=code)
+        return render(
+            request,
+            "exchange/compose.html",
+            _context(
+                request,
+                owner=owner,
+                groups=_recipient_choices(db, runtime.settings.node_code),
+                error=exc.message(language(request)),
+                draft=draft,
+            ),
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/documents/{answer['id']}?sent=1", status_code=303)
+
+
+@router.get("/documents/{document_pk}", response_class=HTMLResponse)
+def document_page(
+    request: Request, document_pk: int, db: DB, principal: PagePrincipal
+) -> HTMLResponse:
+    document, delivery = service.visible_document(
+        db, document_pk=document_pk, agency_codes=principal.agency_codes
+    )
+    sender = db.get_one(Agency, document.sender_id)
+    if delivery is not None:
+        service.mark_read(delivery)
+        deliveries = [(delivery, db.get_one(Agency, delivery.recipient_id))]
+    else:
+        deliveries = [
+            (d, a)
+            for d, a in db.execute(
+                select(Delivery, Agency)
+                .join(Agency, Agency.id == Delivery.recipient_id)
+                .where(Delivery.document_fk == document.id)
+                .order_by(Agency.code)
+            ).tuples()
+        ]
+    histories = service.history(db, [d.id for d, _ in deliveries])
+    actions: list[str] = []
+    if delivery is not None and delivery.state == "delivered":
+        actions = sorted(sc.RECIPIENT_NEXT.get(delivery.status_code, frozenset()))
+        if delivery.pending_request == sc.RECALL_REQUESTED:
+            actions += [sc.REQUEST_AGREED, sc.REQUEST_REFUSED]
+    return render(
+        request,
+        "exchange/document.html",
+        _context(
+            request,
+            document=document,
+            sender=sender,
+            delivery=delivery,
+            deliveries=deliveries,
+            histories=histories,
+            attachments=service.attachments(db, document),
+            actions=actions,
+            is_sender=delivery is None,
+            agencies={
+                a.id: a
+                for a in db.scalars(
+                    select(Agency).where(
+                        Agency.id.in_(
+                            {
+                                s.by_agency_id
+                                for rows in histories.values()
+                                for s in rows
+                                if s.by_agency_id
+                            }
+                        )
+                    )
+                )
+            },
+        ),
+    )
+
+
+@router.post("/documents/{document_pk}/status")
+def status_submit(
+    request: Request,
+    document_pk: int,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    code: Annotated[str, Form(max_length=2)],
+    csrf_token: Annotated[str, Form()] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    check_csrf(request, principal, csrf_token)
+    document, delivery = service.visible_document(
+        db, document_pk=document_pk, agency_codes=principal.agency_codes
+    )
+    actor = (
+        db.get_one(Agency, delivery.recipient_id).code
+        if delivery is not None
+        else db.get_one(Agency, document.sender_id).code
+    )
+    service.post_status(
+        db,
+        runtime=runtime,
+        document_pk=document.id,
+        agency_code=actor,
+        code=code,
+        description=description.strip() or None,
+    )
+    return RedirectResponse(f"/documents/{document.id}", status_code=303)

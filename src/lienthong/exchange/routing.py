@@ -1,0 +1,82 @@
+"""Where a package addressed to an agency code goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from lienthong.kernel.errors import AppError
+from lienthong.registry import service as registry
+from lienthong.registry.models import Agency, AgencyStatus
+
+MAX_SUCCESSION_HOPS = 8
+
+
+@dataclass
+class Route:
+    addressed_code: str
+    agency: Agency | None = None
+    route: str = ""  # local, successor, federation
+    note_vi: str | None = None
+    note_en: str | None = None
+    refused_code: str | None = None
+    refused_vi: str | None = None
+    refused_en: str | None = None
+    successors: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.agency is not None
+
+
+def resolve(session: Session, *, code: str, node_code: str) -> Route:
+    """Active local agency → its inbox; merged or dissolved with exactly one successor → the
+    successor (followed along a chain of reorganisations); several → refused with the list;
+    unknown → refused; served by another node → queued for federation."""
+    route = Route(addressed_code=code)
+    try:
+        agency = registry.find_agency(session, code=code)
+    except AppError:
+        agency = None
+    if agency is None:
+        route.refused_code = "unknown_recipient"
+        route.refused_vi = f"Không có cơ quan mã {code} trong danh bạ."
+        route.refused_en = f"No agency with code {code} in the directory."
+        return route
+    hops: list[str] = []
+    while agency.status != AgencyStatus.ACTIVE:
+        successors = [
+            registry.get_agency(session, code=c)
+            for c in registry.links_for(session, [agency.id])[agency.id].successor_codes
+        ]
+        if len(successors) != 1 or len(hops) >= MAX_SUCCESSION_HOPS:
+            route.refused_code = "recipient_dissolved"
+            route.successors = [s.code for s in successors]
+            listing = ", ".join(f"{s.code} ({s.short_name or s.name})" for s in successors) or "—"
+            route.refused_vi = (
+                f"{agency.name} đã {'hợp nhất' if agency.status == 'merged' else 'giải thể'}; "
+                f"hãy gửi cho đơn vị kế thừa phù hợp: {listing}."
+            )
+            route.refused_en = (
+                f"{agency.name} is {agency.status}; send to the right successor: {listing}."
+            )
+            return route
+        hops.append(agency.code)
+        agency = successors[0]
+    route.agency = agency
+    if hops:
+        route.route = "successor"
+        route.note_vi = (
+            f"{code} đã sáp nhập/giải thể; văn bản được chuyển cho {agency.name} ({agency.code})."
+        )
+        route.note_en = f"{code} no longer exists; the document went to its successor {agency.name} ({agency.code})."
+    if agency.serving_node != node_code:
+        route.route = "federation"
+        route.note_vi = (route.note_vi or "") + f" Chờ chuyển sang nút {agency.serving_node}."
+        route.note_en = (
+            route.note_en or ""
+        ) + f" Waiting for transfer to node {agency.serving_node}."
+    elif not hops:
+        route.route = "local"
+    return route

@@ -1,0 +1,179 @@
+"""The conformance checker: everything wrong with a package, element by element, with the rule
+and how to fix it. Nothing is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from lienthong.exchange.edxml.errors import EdxmlError
+from lienthong.exchange.edxml.model import DocumentPackage, Organization, StatusPackage
+from lienthong.exchange.edxml.reader import read
+from lienthong.exchange.edxml.signature import verify
+from lienthong.exchange.edxml.stream import Limits
+from lienthong.kernel.errors import AppError
+from lienthong.registry.codes import InvalidAgencyCode, parse_code
+from lienthong.runtime import Runtime
+
+
+def _problem(
+    element: str, rule: str, fix: str, code: str, severity: str = "error"
+) -> dict[str, str]:
+    return {"element": element, "rule": rule, "fix": fix, "code": code, "severity": severity}
+
+
+def _check_code(where: str, org: Organization, problems: list[dict[str, str]]) -> None:
+    try:
+        parse_code(org.organ_id)
+    except InvalidAgencyCode as exc:
+        problems.append(
+            _problem(
+                f"{where}/OrganId",
+                exc.message_en,
+                "Use the agency's QĐ 20/2020 code, e.g. 000.00.00.H49.",
+                "invalid_agency_code",
+            )
+        )
+
+
+def validate(runtime: Runtime, chunks: Iterable[bytes]) -> dict[str, Any]:
+    problems: list[dict[str, str]] = []
+    try:
+        result = read(
+            chunks,
+            blobs=None,
+            limits=Limits(max_bytes=runtime.settings.max_package_bytes),
+            digest_algorithms=("sha256", "sha1"),
+        )
+    except AppError as exc:
+        return {
+            "valid": False,
+            "kind": None,
+            "problems": [
+                _problem(
+                    str((exc.details or {}).get("found", "package"))
+                    if isinstance(exc.details, dict)
+                    else "package",
+                    exc.message_en,
+                    exc.message_vi,
+                    exc.code,
+                )
+            ],
+        }
+    package = result.package
+    _check_code("From", package.from_, problems)
+    if isinstance(package, DocumentPackage):
+        kind = "edoc"
+        for index, recipient in enumerate(package.to, start=1):
+            _check_code(f"To[{index}]", recipient, problems)
+        if package.promulgation_date_raw and package.promulgation_date is None:
+            problems.append(
+                _problem(
+                    "PromulgationInfo/PromulgationDate",
+                    f"'{package.promulgation_date_raw}' is not a date",
+                    "Write dates as yyyy/MM/dd.",
+                    "invalid_date",
+                )
+            )
+        elif package.promulgation_date_raw and "/" in package.promulgation_date_raw[:3]:
+            problems.append(
+                _problem(
+                    "PromulgationInfo/PromulgationDate",
+                    "dd/MM/yyyy is read but not the standard form",
+                    "Write dates as yyyy/MM/dd.",
+                    "date_format",
+                    "warning",
+                )
+            )
+        if package.due_date_raw and package.due_date is None:
+            problems.append(
+                _problem(
+                    "DueDate",
+                    f"'{package.due_date_raw}' is not a date",
+                    "Write dates as yyyy/MM/dd.",
+                    "invalid_date",
+                )
+            )
+        if not 0 <= package.priority <= 4:
+            problems.append(
+                _problem(
+                    "OtherInfo/Priority",
+                    f"{package.priority} is outside 0–4",
+                    "0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc, 4 hỏa tốc hẹn giờ.",
+                    "invalid_priority",
+                )
+            )
+        if package.steering_type not in (None, "0", "1", "2", "3"):
+            problems.append(
+                _problem(
+                    "SteeringType",
+                    f"'{package.steering_type}' is not 1, 2 or 3",
+                    "1 not a directive, 2 directive, 3 report on a directive.",
+                    "invalid_steering_type",
+                    "warning",
+                )
+            )
+        manifest = {m.content_id for m in package.manifest}
+        for attachment in package.attachments:
+            if attachment.content_id not in manifest:
+                problems.append(
+                    _problem(
+                        f"AttachmentEncoded/Attachment[{attachment.content_id}]",
+                        "attachment not listed in edXMLManifest",
+                        "Add a Reference with the same ContentId to the manifest.",
+                        "attachment_mismatch",
+                    )
+                )
+        for entry in package.manifest:
+            if entry.content_id not in {a.content_id for a in package.attachments}:
+                problems.append(
+                    _problem(
+                        f"edXMLManifest/Reference[{entry.content_id}]",
+                        "manifest entry without an attachment",
+                        "Add the Attachment or remove the Reference.",
+                        "attachment_mismatch",
+                    )
+                )
+        if package.business.doc_type not in (0, 1, 2, 3):
+            problems.append(
+                _problem(
+                    "Bussiness/BussinessDocType",
+                    f"{package.business.doc_type} is not 0–3",
+                    "0 new, 1 recall, 2 update, 3 replace.",
+                    "invalid_business_type",
+                )
+            )
+    else:
+        assert isinstance(package, StatusPackage)
+        kind = "status"
+    if package.signature is None:
+        problems.append(
+            _problem(
+                "edXMLHeader/Signature",
+                "no XML-DSig signature",
+                'Sign the package (enveloped, URI="", RSA-SHA256) or use remote signing.',
+                "signature_required",
+                "error" if runtime.settings.signature_required else "warning",
+            )
+        )
+    else:
+        try:
+            verify(
+                package.signature,
+                result.stream,
+                sender_code=package.from_.organ_id,
+                keys=runtime.keys,
+                allow_sha1=runtime.settings.allow_sha1,
+            )
+        except (EdxmlError, AppError) as exc:
+            problems.append(
+                _problem("edXMLHeader/Signature", exc.message_en, exc.message_vi, exc.code)
+            )
+    errors = [p for p in problems if p["severity"] == "error"]
+    return {
+        "valid": not errors,
+        "kind": kind,
+        "document_id": getattr(package, "document_id", None)
+        or (package.response_for.document_id if isinstance(package, StatusPackage) else None),
+        "problems": problems,
+    }

@@ -1,0 +1,346 @@
+"""Keys and X.509 certificates: the node's CA, agency certificates, and chain checks.
+
+Keys are loaded once and cached by the key store: a PEM is never parsed per package.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from cryptography import x509
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from lienthong.kernel.clock import utcnow
+from lienthong.kernel.errors import AppError
+
+PrivateKey = rsa.RSAPrivateKey
+
+
+class CertificateProblem(AppError):
+    status_code = 422
+    code = "untrusted_certificate"
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    key: PrivateKey
+    chain: tuple[x509.Certificate, ...]  # leaf first
+
+
+class KeyStore(Protocol):
+    def identity(self, agency_code: str) -> SigningIdentity | None: ...
+    def node_identity(self) -> SigningIdentity: ...
+    def trust_anchors(self) -> Sequence[x509.Certificate]: ...
+    def revoked_serials(self) -> frozenset[int]: ...
+    def secret_box(self) -> Fernet: ...
+
+
+def new_key() -> PrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _name(common_name: str, agency_code: str | None = None) -> x509.Name:
+    parts = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ]
+    if agency_code:
+        parts.append(x509.NameAttribute(NameOID.USER_ID, agency_code))
+    return x509.Name(parts)
+
+
+def make_ca(common_name: str, *, days: int = 3650) -> tuple[PrivateKey, x509.Certificate]:
+    key = new_key()
+    now = utcnow()
+    name = _name(common_name)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def issue(
+    ca_key: PrivateKey,
+    ca_cert: x509.Certificate,
+    *,
+    common_name: str,
+    agency_code: str | None,
+    days: int = 730,
+    not_before: datetime | None = None,
+    key: PrivateKey | None = None,
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A signing certificate whose subject carries the agency's code (UID)."""
+    key = key or new_key()
+    start = not_before or utcnow() - timedelta(minutes=5)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, agency_code))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def agency_code_of(cert: x509.Certificate) -> str | None:
+    values = cert.subject.get_attributes_for_oid(NameOID.USER_ID)
+    return str(values[0].value) if values else None
+
+
+def check_chain(
+    chain: Sequence[x509.Certificate],
+    *,
+    anchors: Sequence[x509.Certificate],
+    revoked: frozenset[int],
+    sender_code: str,
+    at: datetime | None = None,
+) -> x509.Certificate:
+    """The leaf, once it is shown to chain to an anchor, be valid at `at`, not be revoked, and
+    belong to the sending agency."""
+    if not chain:
+        raise CertificateProblem(
+            "Gói tin không kèm chứng thư số.",
+            "The signature carries no certificate.",
+            code="missing_certificate",
+        )
+    at = at or utcnow()
+    leaf = chain[0]
+    for cert in chain:
+        if not (cert.not_valid_before_utc <= at <= cert.not_valid_after_utc):
+            raise CertificateProblem(
+                f"Chứng thư số '{cert.subject.rfc4514_string()}' đã hết hạn hoặc chưa có hiệu lực.",
+                f"Certificate '{cert.subject.rfc4514_string()}' is expired or not yet valid.",
+                code="certificate_expired",
+                details={
+                    "not_before": cert.not_valid_before_utc.isoformat(),
+                    "not_after": cert.not_valid_after_utc.isoformat(),
+                },
+            )
+        if cert.serial_number in revoked:
+            raise CertificateProblem(
+                "Chứng thư số đã bị thu hồi.",
+                "The certificate has been revoked.",
+                code="certificate_revoked",
+                details={"serial": format(cert.serial_number, "x")},
+            )
+    current = leaf
+    pool = list(chain[1:])
+    for _ in range(len(chain) + 1):
+        anchor = next(
+            (a for a in anchors if a.subject == current.issuer and _issued_by(current, a)), None
+        )
+        if anchor is not None:
+            break
+        parent = next(
+            (c for c in pool if c.subject == current.issuer and _issued_by(current, c)), None
+        )
+        if parent is None:
+            raise CertificateProblem(
+                "Chứng thư số không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy.",
+                "The certificate does not chain to a trusted certification authority.",
+                code="untrusted_certificate",
+                details={"issuer": current.issuer.rfc4514_string()},
+            )
+        pool.remove(parent)
+        current = parent
+    else:  # pragma: no cover - the loop always breaks or raises
+        raise CertificateProblem("Chuỗi chứng thư quá dài.", "Certificate chain too long.")
+    owner = agency_code_of(leaf)
+    if owner != sender_code:
+        raise CertificateProblem(
+            f"Chứng thư số cấp cho '{owner or leaf.subject.rfc4514_string()}', không phải cho cơ quan gửi {sender_code}.",
+            f"The certificate belongs to '{owner or leaf.subject.rfc4514_string()}', not to the sender {sender_code}.",
+            code="certificate_not_for_sender",
+            details={"certificate_owner": owner, "sender": sender_code},
+        )
+    return leaf
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except (ValueError, TypeError, Exception):
+        return False
+
+
+def verify_rsa(
+    cert: x509.Certificate, signature: bytes, data: bytes, algorithm: hashes.HashAlgorithm
+) -> bool:
+    public = cert.public_key()
+    if not isinstance(public, rsa.RSAPublicKey):
+        return False
+    try:
+        public.verify(signature, data, padding.PKCS1v15(), algorithm)
+        return True
+    except Exception:
+        return False
+
+
+def pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+class FileKeyStore:
+    """Keys and certificates under a folder (the demo's and a small node's; production may put
+    them in an HSM behind the same protocol):
+
+        ca.pem, ca.key            the node's CA (the demo's trust anchor)
+        anchors/*.pem             more trust anchors, e.g. the government CA chain
+        revoked.txt               revoked serial numbers in hex, one a line (from the CRLs)
+        agencies/<code>.key|.pem  keys held for remote signing, chain in the .pem, leaf first
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._identities: dict[str, SigningIdentity | None] = {}
+        self._anchors: list[x509.Certificate] | None = None
+        self._revoked: frozenset[int] | None = None
+
+    def ensure_ca(
+        self, common_name: str = "lienthong node CA"
+    ) -> tuple[PrivateKey, x509.Certificate]:
+        key_path, cert_path = self.root / "ca.key", self.root / "ca.pem"
+        if not key_path.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            key, cert = make_ca(common_name)
+            key_path.write_bytes(_key_pem(key))
+            key_path.chmod(0o600)
+            cert_path.write_bytes(pem(cert))
+            self._anchors = None
+        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        assert isinstance(loaded, rsa.RSAPrivateKey)
+        return loaded, x509.load_pem_x509_certificate(cert_path.read_bytes())
+
+    def ensure_agency(self, agency_code: str, common_name: str) -> SigningIdentity:
+        identity = self.identity(agency_code)
+        if identity is not None:
+            return identity
+        ca_key, ca_cert = self.ensure_ca()
+        key, cert = issue(ca_key, ca_cert, common_name=common_name, agency_code=agency_code)
+        self.store_identity(agency_code, key, [cert, ca_cert])
+        identity = self.identity(agency_code)
+        assert identity is not None
+        return identity
+
+    def store_identity(
+        self, agency_code: str, key: PrivateKey, chain: Sequence[x509.Certificate]
+    ) -> None:
+        folder = self.root / "agencies"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{agency_code}.key").write_bytes(_key_pem(key))
+        (folder / f"{agency_code}.key").chmod(0o600)
+        (folder / f"{agency_code}.pem").write_bytes(b"".join(pem(c) for c in chain))
+        with self._lock:
+            self._identities.pop(agency_code, None)
+
+    def identity(self, agency_code: str) -> SigningIdentity | None:
+        with self._lock:
+            if agency_code in self._identities:
+                return self._identities[agency_code]
+        key_path = self.root / "agencies" / f"{agency_code}.key"
+        identity = None
+        if key_path.exists():
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            assert isinstance(key, rsa.RSAPrivateKey)
+            chain = x509.load_pem_x509_certificates(key_path.with_suffix(".pem").read_bytes())
+            identity = SigningIdentity(key, tuple(chain))
+        with self._lock:
+            self._identities[agency_code] = identity
+        return identity
+
+    def node_identity(self) -> SigningIdentity:
+        key, cert = self.ensure_ca()
+        return SigningIdentity(key, (cert,))
+
+    def trust_anchors(self) -> Sequence[x509.Certificate]:
+        if self._anchors is None:
+            anchors = []
+            if (self.root / "ca.pem").exists():
+                anchors.append(x509.load_pem_x509_certificate((self.root / "ca.pem").read_bytes()))
+            for path in (
+                sorted((self.root / "anchors").glob("*.pem"))
+                if (self.root / "anchors").exists()
+                else []
+            ):
+                anchors.extend(x509.load_pem_x509_certificates(path.read_bytes()))
+            self._anchors = anchors
+        return self._anchors
+
+    def revoked_serials(self) -> frozenset[int]:
+        if self._revoked is None:
+            path = self.root / "revoked.txt"
+            lines = path.read_text().split() if path.exists() else []
+            self._revoked = frozenset(int(line, 16) for line in lines if line.strip())
+        return self._revoked
+
+    def secret_box(self) -> Fernet:
+        """Seals shared secrets the node must read back (the national axis' HMAC scheme needs the
+        secret itself, not a hash of it)."""
+        path = self.root / "secrets.key"
+        if not path.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(Fernet.generate_key())
+            path.chmod(0o600)
+        return Fernet(path.read_bytes())
+
+    def revoke(self, serial: int) -> None:
+        path = self.root / "revoked.txt"
+        with path.open("a") as handle:
+            handle.write(f"{serial:x}\n")
+        self._revoked = None
+
+
+def _key_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
