@@ -173,6 +173,20 @@ def stream_package(
                 scope[key[6:]] = value
         state.ns_stack.append(scope)
         prefix, local = _split(name)
+        unbound = [
+            p
+            for p in (prefix, *(_split(k)[0] for k, _ in attrs))
+            if p and p not in scope and p != "xmlns"
+        ]
+        if unbound:
+            raise refuse(
+                "unbound_prefix",
+                f"Tiền tố không gian tên '{unbound[0]}:' chưa được khai báo.",
+                f"The namespace prefix '{unbound[0]}:' is used but never declared; declare it with "
+                f'xmlns:{unbound[0]}="…".',
+                prefix=unbound[0],
+                element=name,
+            )
         parent = state.stack[-1] if state.stack else None
         node = Node(local, {k: v for k, v in attrs if not (k == "xmlns" or k.startswith("xmlns:"))})
         if parent is None:
@@ -324,6 +338,18 @@ def _parse(parser: Any, chunk: bytes, *, final: bool) -> None:
             f"{expat.ErrorString(exc.code)}.",
             line=exc.lineno,
             column=exc.offset,
+        ) from exc
+    except LookupError as exc:
+        raise refuse(
+            "unsupported_encoding",
+            f"Bảng mã không được hỗ trợ ({exc}); hãy dùng UTF-8.",
+            f"Unsupported encoding ({exc}); use UTF-8.",
+        ) from exc
+    except (ValueError, UnicodeError) as exc:
+        raise refuse(
+            "not_xml",
+            f"Gói tin không phải XML hợp lệ: {exc}.",
+            f"The package is not well-formed XML: {exc}.",
         ) from exc
 
 
