@@ -213,6 +213,7 @@ def issue_credential(
         SystemCredential(
             system_id=system_id,
             secret_hash=hash_secret(secret),
+            sealed_secret=seal(secret.encode()).decode() if seal else None,
             agency_id=agency.id,
             created_at=utcnow(),
         )
