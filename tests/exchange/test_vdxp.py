@@ -68,7 +68,7 @@ def test_sdk_flow_send_receive_acknowledge_and_status(
     assert listing["status"] == "OK"
     doc_id = listing["data"][0]["docId"]
     assert listing["data"][0]["from"] == SNV
-    fetched = ward.call("getEdoc", {"docId": doc_id, "filePath": "/tmp"}).json()
+    fetched = ward.call("getEdoc", {"docId": doc_id, "filePath": "edoc-downloads"}).json()
     package = read_bytes(base64.b64decode(fetched["data"])).package
     assert isinstance(package, DocumentPackage)
     assert package.subject == "Về việc thử nghiệm"
