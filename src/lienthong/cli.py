@@ -14,6 +14,7 @@ from lienthong import migrations
 from lienthong.accounts.cli import app as user_app
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
+from lienthong.exchange.cli import doc_app, log_app
 from lienthong.kernel import jobs, logs
 from lienthong.registry.cli import app as org_app
 from lienthong.registry.cli import progress_bar
@@ -25,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(doc_app, name="doc")
+app.add_typer(log_app, name="log")
 console = Console()
 
 
@@ -114,8 +117,11 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port (default LIENTHONG_PORT or 8000).")] = None,
 ) -> None:
     """Migrate, seed the Quảng Ninh registry and demo accounts, and serve API + worker in one process."""
-    from lienthong.demo import DEMO_PASSWORD, seed_demo_accounts
+    from lienthong.demo import DEMO_PASSWORD, seed_demo_accounts, seed_signing_keys
+    from lienthong.exchange.tasks import schedule_checkpoint
+    from lienthong.kernel.pki import FileKeyStore
     from lienthong.registry import seed
+    from lienthong.runtime import build_runtime
 
     settings = _listen(ctx, host, port)
     console.print(f"[bold]lienthong demo[/] · database {settings.database_url}")
@@ -126,6 +132,19 @@ def demo(
             session, progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
         accounts = seed_demo_accounts(session)
+    runtime = build_runtime(settings)
+    assert isinstance(runtime.keys, FileKeyStore)
+    with (
+        progress_bar(console, "Signing keys") as (progress, task),
+        unit_of_work(factory) as session,
+    ):
+        seed_signing_keys(
+            session,
+            keys=runtime.keys,
+            node_code=settings.node_code,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+        schedule_checkpoint(session, minutes=settings.log_checkpoint_minutes)
     console.print(
         f"Registry: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )
@@ -205,6 +224,37 @@ def jobs_status(ctx: typer.Context) -> None:
     with factory() as session:
         for status, count in jobs.counts_by_status(session).items():
             console.print(f"{status:8} {count}")
+
+
+@jobs_app.command("list")
+def jobs_list(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option(help="pending, running, done or dead.")] = "dead",
+    limit: int = 50,
+) -> None:
+    """Jobs in one state, newest first: `dead` is the dead-letter list an operator requeues."""
+    from sqlalchemy import select
+
+    factory = make_session_factory(make_engine(ctx.obj.database_url))
+    table = Table(title=f"jobs: {status}")
+    for column in ("id", "kind", "attempts", "last error", "payload"):
+        table.add_column(column)
+    with factory() as session:
+        rows = session.scalars(
+            select(jobs.Job)
+            .where(jobs.Job.status == status)
+            .order_by(jobs.Job.id.desc())
+            .limit(limit)
+        )
+        for job in rows:
+            table.add_row(
+                str(job.id),
+                job.kind,
+                str(job.attempts),
+                (job.last_error or "")[:80],
+                str(job.payload),
+            )
+    console.print(table)
 
 
 @jobs_app.command("requeue")

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     allow_sha1: bool = False
     vdxp_prefix: str = "/vdxp"
     vdxp_max_skew_seconds: int = Field(default=300, ge=1)
+    log_checkpoint_minutes: int = Field(default=10, ge=1)
 
     # Pages
     default_language: str = "vi"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -9,8 +10,11 @@ from sqlalchemy.orm import Session
 
 from lienthong.accounts import service as accounts
 from lienthong.accounts.models import Role, User
+from lienthong.exchange.tasks import schedule_checkpoint
+from lienthong.kernel.pki import FileKeyStore
 from lienthong.registry import seed
 from lienthong.registry.models import Agency, AgencyStatus
+from lienthong.runtime import Runtime
 
 DEMO_PASSWORD = "lienthong-demo"  # noqa: S105 - the demo node only, printed at start
 
@@ -60,6 +64,35 @@ def seed_demo_accounts(session: Session) -> list[tuple[DemoAccount, str]]:
     return out
 
 
-def seed_all(session: Session, *, with_accounts: bool) -> list[tuple[DemoAccount, str]]:
+def seed_signing_keys(
+    session: Session,
+    *,
+    keys: FileKeyStore,
+    node_code: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """A remote-signing key and certificate under the node's CA for every active agency the
+    node serves (kept on disk: a second run issues nothing)."""
+    agencies = session.scalars(
+        select(Agency)
+        .where(Agency.status == AgencyStatus.ACTIVE.value, Agency.serving_node == node_code)
+        .order_by(Agency.code)
+    ).all()
+    issued = 0
+    for index, agency in enumerate(agencies, start=1):
+        if keys.identity(agency.code) is None:
+            keys.ensure_agency(agency.code, agency.name)
+            issued += 1
+        if progress:
+            progress(index, len(agencies))
+    return issued
+
+
+def seed_all(
+    session: Session, *, with_accounts: bool, runtime: Runtime | None = None
+) -> list[tuple[DemoAccount, str]]:
     seed.seed_registry(session)
+    if runtime is not None and isinstance(runtime.keys, FileKeyStore):
+        seed_signing_keys(session, keys=runtime.keys, node_code=runtime.settings.node_code)
+        schedule_checkpoint(session, minutes=runtime.settings.log_checkpoint_minutes)
     return seed_demo_accounts(session) if with_accounts else []

@@ -19,10 +19,12 @@ import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from lienthong import migrations
-from lienthong.app import create_app
+from lienthong.app import create_app, job_handlers
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
 from lienthong.demo import seed_all
+from lienthong.kernel import jobs
+from lienthong.runtime import build_runtime
 
 from ..conftest import create_database
 
@@ -45,17 +47,30 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url, drop = create_database(tmp_path_factory.mktemp("e2e"), "e2e")
+    folder = tmp_path_factory.mktemp("e2e")
+    url, drop = create_database(folder, "e2e")
     migrations.upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
-        seed_all(session, with_accounts=True)
     port = _free_port()
-    settings = Settings(database_url=url, port=port, log_json=False)
+    settings = Settings(
+        database_url=url,
+        port=port,
+        log_json=False,
+        blob_dir=folder / "blobs",
+        key_dir=folder / "keys",
+        worker_poll_seconds=0.2,
+    )
+    runtime = build_runtime(settings)
+    with unit_of_work(factory) as session:
+        seed_all(session, with_accounts=True, runtime=runtime)
+    stop = threading.Event()
+    worker = jobs.Worker(factory=factory, handlers=job_handlers(runtime))
+    worker_thread = threading.Thread(target=worker.run_forever, args=(stop, 0.2), daemon=True)
+    worker_thread.start()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, factory),
+            create_app(settings, factory, runtime),
             host="127.0.0.1",
             port=port,
             log_config=None,
@@ -72,6 +87,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    stop.set()
+    worker_thread.join(timeout=10)
     engine.dispose()
     drop()  # type: ignore[operator]
 

@@ -180,3 +180,33 @@ def test_reference_samples_signatures_are_refused_not_crashed(keys: FileKeyStore
             allow_sha1=True,
         )
     assert caught.value.code in {"bad_signature", "bad_certificate"}
+
+
+def test_a_published_crl_revokes(keys: FileKeyStore, blobs: FileBlobStore) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    ca_key, ca_cert = keys.ensure_ca()
+    identity = keys.identity(SENDER)
+    assert identity is not None
+    now = utcnow()
+    revoked = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(identity.chain[0].serial_number)
+        .revocation_date(now)
+        .build()
+    )
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now)
+        .next_update(now + timedelta(days=7))
+        .add_revoked_certificate(revoked)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (keys.root / "crls").mkdir()
+    (keys.root / "crls" / "node.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
+    fresh = FileKeyStore(keys.root)  # a node starting with the CRL in place
+    with pytest.raises(AppError) as caught:
+        check(signed_bytes(package(blobs), blobs, identity), fresh)
+    assert caught.value.code == "certificate_revoked"

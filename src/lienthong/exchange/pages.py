@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from lienthong.accounts.deps import PagePrincipal, check_csrf
-from lienthong.exchange import compose, intake, service
+from lienthong.exchange import compose, intake, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.api import acting_agency
 from lienthong.exchange.models import Delivery
@@ -291,3 +291,25 @@ def status_submit(
         description=description.strip() or None,
     )
     return RedirectResponse(f"/documents/{document.id}", status_code=303)
+
+
+@router.get("/edxml/validate", response_class=HTMLResponse)
+def checker_page(request: Request) -> HTMLResponse:
+    return render(request, "exchange/validate.html", {"report": None})
+
+
+@router.post("/edxml/validate", response_class=HTMLResponse)
+async def checker_submit(
+    request: Request, runtime: NodeRuntime, package: Annotated[UploadFile, File()]
+) -> HTMLResponse:
+    """For vendors: what is wrong with a package, without storing anything (no sign-in needed)."""
+
+    def check() -> dict[str, Any]:
+        from lienthong.exchange.spool import chunks as read_chunks
+
+        return validation.validate(runtime, read_chunks(package.file))
+
+    report = await run_in_threadpool(check)
+    return render(
+        request, "exchange/validate.html", {"report": report, "filename": package.filename}
+    )

@@ -47,10 +47,17 @@ def new_key() -> PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def _fit(text: str, limit: int = 64) -> str:
+    """X.520 caps a common name at 64 bytes of UTF-8; long agency names are cut."""
+    while len(text.encode()) > limit:
+        text = text[:-1]
+    return text
+
+
 def _name(common_name: str, agency_code: str | None = None) -> x509.Name:
     parts = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        x509.NameAttribute(NameOID.COMMON_NAME, _fit(common_name)),
     ]
     if agency_code:
         parts.append(x509.NameAttribute(NameOID.USER_ID, agency_code))
@@ -317,10 +324,22 @@ class FileKeyStore:
         return self._anchors
 
     def revoked_serials(self) -> frozenset[int]:
+        """Serials from the CRLs in crls/ (PEM or DER, as the CA publishes them) and revoked.txt."""
         if self._revoked is None:
+            serials: set[int] = set()
             path = self.root / "revoked.txt"
-            lines = path.read_text().split() if path.exists() else []
-            self._revoked = frozenset(int(line, 16) for line in lines if line.strip())
+            if path.exists():
+                serials.update(int(line, 16) for line in path.read_text().split() if line.strip())
+            folder = self.root / "crls"
+            for crl_path in sorted(folder.glob("*")) if folder.exists() else []:
+                data = crl_path.read_bytes()
+                crl = (
+                    x509.load_pem_x509_crl(data)
+                    if data.lstrip().startswith(b"-----")
+                    else x509.load_der_x509_crl(data)
+                )
+                serials.update(entry.serial_number for entry in crl)
+            self._revoked = frozenset(serials)
         return self._revoked
 
     def secret_box(self) -> Fernet:

@@ -166,3 +166,20 @@ def dissolve(
             actor="cli",
         )
     console.print(f"Dissolved {code}.")
+
+
+@app.command("remote-signing")
+def remote_signing(ctx: typer.Context, code: str) -> None:
+    """Give an agency a remote-signing key and certificate under the node's CA."""
+    from lienthong.kernel.pki import FileKeyStore
+    from lienthong.runtime import build_runtime
+
+    keys = build_runtime(ctx.obj).keys
+    with command_unit(ctx) as session:
+        agency = service.get_agency(session, code=code)
+    assert isinstance(keys, FileKeyStore)
+    identity = keys.ensure_agency(agency.code, agency.name)
+    console.print(
+        f"{agency.code}: {identity.chain[0].subject.rfc4514_string()}, "
+        f"valid until {identity.chain[0].not_valid_after_utc:%Y-%m-%d}"
+    )
