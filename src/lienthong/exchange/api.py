@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from lienthong.accounts.deps import CurrentPrincipal
@@ -187,13 +186,7 @@ def get_document(document_pk: int, db: DB, principal: CurrentPrincipal) -> dict[
     sender = db.get_one(Agency, document.sender_id)
     if delivery is not None:
         service.mark_read(delivery)
-    deliveries = list(
-        db.execute(
-            select(Delivery, Agency)
-            .join(Agency, Agency.id == Delivery.recipient_id)
-            .where(Delivery.document_fk == document.id)
-        )
-    )
+    deliveries = service.deliveries_of(db, document)
     own = [(d, r) for d, r in deliveries if delivery is None or d.id == delivery.id]
     statuses = service.history(db, [d.id for d, _ in own])
     return document_json(

@@ -14,7 +14,6 @@ from lienthong.accounts.deps import PagePrincipal, check_csrf
 from lienthong.exchange import compose, intake, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.api import acting_agency
-from lienthong.exchange.models import Delivery
 from lienthong.kernel.errors import AppError
 from lienthong.registry import service as registry
 from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
@@ -215,15 +214,7 @@ def document_page(
         service.mark_read(delivery)
         deliveries = [(delivery, db.get_one(Agency, delivery.recipient_id))]
     else:
-        deliveries = [
-            (d, a)
-            for d, a in db.execute(
-                select(Delivery, Agency)
-                .join(Agency, Agency.id == Delivery.recipient_id)
-                .where(Delivery.document_fk == document.id)
-                .order_by(Agency.code)
-            ).tuples()
-        ]
+        deliveries = service.deliveries_of(db, document)
     histories = service.history(db, [d.id for d, _ in deliveries])
     actions: list[str] = []
     if delivery is not None and delivery.state == "delivered":

@@ -495,6 +495,16 @@ def visible_document(
     return document, delivery
 
 
+def deliveries_of(session: Session, document: Document) -> list[tuple[Delivery, Agency]]:
+    rows = session.execute(
+        select(Delivery, Agency)
+        .join(Agency, Agency.id == Delivery.recipient_id)
+        .where(Delivery.document_fk == document.id)
+        .order_by(Agency.code)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
 def attachments(session: Session, document: Document) -> list[DocumentAttachment]:
     return list(
         session.scalars(
