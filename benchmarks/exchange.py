@@ -49,7 +49,7 @@ import httpx
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine, select, text
 
 from lienthong.accounts import service as accounts
 from lienthong.db import make_engine, make_session_factory, unit_of_work
@@ -65,12 +65,9 @@ from lienthong.exchange.edxml.reader import read
 from lienthong.exchange.edxml.signature import sign, verify
 from lienthong.exchange.edxml.stream import Limits
 from lienthong.exchange.edxml.writer import write_document
-from lienthong.exchange.models import DeliveryStatus
-from lienthong.exchange.service import organization
 from lienthong.exchange.spool import CHUNK
 from lienthong.kernel.blobs import BlobRef
 from lienthong.kernel.clock import LOCAL_ZONE
-from lienthong.kernel.jobs import DEAD, Job
 from lienthong.kernel.pki import FileKeyStore, SigningIdentity
 from lienthong.registry.models import Agency
 
@@ -94,6 +91,8 @@ TARGET_RATE = 500.0
 TARGET_RATIO = 3.0
 TARGET_BIG_GROWTH_MIB = 100.0
 MAX_COUNT = 50_000
+ARRIVED_SQL = text("SELECT count(*) FROM delivery_status WHERE code = '01'")
+DEAD_JOBS_SQL = text("SELECT count(*) FROM job WHERE status = 'dead'")
 
 
 # ---------------------------------------------------------------- parties and packages
@@ -127,6 +126,19 @@ def class_counts(count: int) -> list[int]:
     for i in by_remainder[: count - sum(counts)]:
         counts[i] += 1
     return counts
+
+
+def organization(agency: Agency) -> Organization:
+    return Organization(
+        organ_id=agency.code,
+        organ_name=agency.name,
+        organization_in_charge=agency.organization_in_charge,
+        organ_add=agency.address,
+        email=agency.email,
+        telephone=agency.phone,
+        fax=agency.fax,
+        website=agency.website,
+    )
 
 
 def setup_parties(database_url: str, keys: FileKeyStore) -> tuple[list[Sender], list[Organization]]:
@@ -336,14 +348,11 @@ def send_all(
 
 
 def arrived_count(engine: Engine) -> tuple[int, int]:
-    """(status-01 rows, dead jobs), read without taking SQLite's write lock."""
+    """(status-01 rows, dead jobs), read without taking SQLite's write lock (a plain engine,
+    not lienthong's, which begins every transaction IMMEDIATE)."""
     with engine.connect() as conn:
-        arrived = conn.execute(
-            select(func.count()).select_from(DeliveryStatus).where(DeliveryStatus.code == "01")
-        ).scalar_one()
-        dead = conn.execute(
-            select(func.count()).select_from(Job).where(Job.status == DEAD)
-        ).scalar_one()
+        arrived: int = conn.execute(ARRIVED_SQL).scalar_one()
+        dead: int = conn.execute(DEAD_JOBS_SQL).scalar_one()
     return int(arrived), int(dead)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lienthong.exchange.edxml.model import DocumentPackage, StatusPackage
 from lienthong.exchange.edxml.reader import read_bytes
 from lienthong.exchange.edxml.writer import to_bytes, write_status
-from lienthong.exchange.service import organization
+from lienthong.exchange.routing import organization
 from lienthong.exchange.vdxp_auth import sdk_headers
 from lienthong.kernel.clock import utcnow
 from lienthong.registry import service as registry

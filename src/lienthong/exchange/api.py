@@ -298,7 +298,7 @@ def post_status(
         if data.staff or data.department
         else None
     )
-    rows = service.post_status(
+    rows = sc.post_status(
         db,
         runtime=runtime,
         document_pk=document_pk,
@@ -326,7 +326,7 @@ def recall(
     agency: AgencyParam = None,
 ) -> dict[str, Any]:
     code = acting_agency(principal, agency)
-    rows = service.post_status(
+    rows = sc.post_status(
         db,
         runtime=runtime,
         document_pk=document_pk,

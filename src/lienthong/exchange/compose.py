@@ -21,7 +21,7 @@ from lienthong.exchange.edxml.model import (
 )
 from lienthong.exchange.edxml.signature import sign
 from lienthong.exchange.edxml.writer import write_document
-from lienthong.exchange.service import organization
+from lienthong.exchange.routing import organization
 from lienthong.kernel.blobs import BlobRef
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
 from lienthong.registry import service as registry

@@ -332,9 +332,9 @@ def receive(
     """Any package: a document or a status. Returns (answer, repeated, kind)."""
     result = read_package(runtime, chunks)
     if isinstance(result.package, StatusPackage):
-        from lienthong.exchange import service
+        from lienthong.exchange import statuses
 
-        answer, repeated = service.receive_status_package(
+        answer, repeated = statuses.receive_status_package(
             session,
             runtime=runtime,
             result=result,

@@ -273,7 +273,7 @@ def status_submit(
         if delivery is not None
         else db.get_one(Agency, document.sender_id).code
     )
-    service.post_status(
+    sc.post_status(
         db,
         runtime=runtime,
         document_pk=document.id,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from lienthong.exchange.edxml.model import Organization
 from lienthong.kernel.errors import AppError
 from lienthong.registry import service as registry
 from lienthong.registry.models import Agency, AgencyStatus
@@ -80,3 +81,16 @@ def resolve(session: Session, *, code: str, node_code: str) -> Route:
     elif not hops:
         route.route = "local"
     return route
+
+
+def organization(agency: Agency) -> Organization:
+    return Organization(
+        organ_id=agency.code,
+        organ_name=agency.name,
+        organization_in_charge=agency.organization_in_charge,
+        organ_add=agency.address,
+        email=agency.email,
+        telephone=agency.phone,
+        fax=agency.fax,
+        website=agency.website,
+    )

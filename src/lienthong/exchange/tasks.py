@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lienthong.exchange import intake, log, service
+from lienthong.exchange import intake, log, statuses
 from lienthong.kernel import jobs
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.jobs import Handler, JobContext
@@ -32,7 +32,7 @@ def schedule_checkpoint(ctx_session: Any, *, minutes: int) -> None:
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
-        service.deliver(ctx.session, runtime=runtime, delivery_id=int(payload["delivery_id"]))
+        statuses.deliver(ctx.session, runtime=runtime, delivery_id=int(payload["delivery_id"]))
 
     def checkpoint(ctx: JobContext, payload: dict[str, Any]) -> None:
         log.checkpoint(ctx.session, keys=runtime.keys)
