@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from lienthong.exchange.edxml.reader import read_bytes
 from lienthong.kernel.errors import AppError
 from lienthong.runtime import Runtime
+from tests.fixtures import EDXML_REFERENCE
 
 from .conftest import HONG_GAI, SNV, Software, draft_package, send, signed, unsigned
 from .test_flow import counts
@@ -102,13 +103,7 @@ def test_unauthenticated_sender(client: TestClient) -> None:
     refused(client.post("/api/v1/documents", content=b"<edXML/>"), 401, "unauthenticated")
 
 
-REFERENCE_SAMPLE = (
-    __import__("pathlib").Path(__file__).resolve().parents[3]
-    / "shared"
-    / "edxml-reference"
-    / "vxp-sdk-samples"
-    / "edoc_update.edxml"
-).read_bytes()
+REFERENCE_SAMPLE = (EDXML_REFERENCE / "vxp-sdk-samples" / "edoc_update.edxml").read_bytes()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

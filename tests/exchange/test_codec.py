@@ -13,8 +13,9 @@ from lienthong.exchange.edxml.reader import read_bytes
 from lienthong.exchange.edxml.stream import Limits
 from lienthong.exchange.edxml.writer import to_bytes, write_document, write_status
 from lienthong.kernel.blobs import FileBlobStore
+from tests.fixtures import EDXML_REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "edxml-reference"
+REFERENCE = EDXML_REFERENCE
 PACKAGES = sorted(REFERENCE.glob("*/*.edxml"))
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from lienthong.exchange import log
 from lienthong.exchange.models import LogEntry
 from lienthong.runtime import Runtime
+from tests.fixtures import EDXML_REFERENCE
 
 from .conftest import HONG_GAI, SNV, Software, draft_package, send, signed
 
@@ -47,13 +48,7 @@ def test_chain_and_checkpoint_detect_tampering(
 
 
 def test_checker_page_reports_without_sign_in(client: TestClient, tmp_path: Path) -> None:
-    sample = (
-        Path(__file__).resolve().parents[3]
-        / "shared"
-        / "edxml-reference"
-        / "vxp-sdk-samples"
-        / "edoc_new.edxml"
-    )
+    sample = EDXML_REFERENCE / "vxp-sdk-samples" / "edoc_new.edxml"
     response = client.post(
         "/edxml/validate", files={"package": ("edoc_new.edxml", sample.read_bytes())}
     )

@@ -20,8 +20,9 @@ from lienthong.kernel.blobs import FileBlobStore
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError
 from lienthong.kernel.pki import FileKeyStore, SigningIdentity, issue
+from tests.fixtures import EDXML_REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "edxml-reference"
+REFERENCE = EDXML_REFERENCE
 SENDER = "000.00.02.H49"
 
 

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from lienthong.kernel.c14n import StreamCanonicalizer, canonicalize, canonicalize_stream
+from tests.fixtures import EDXML_REFERENCE
 
-REFERENCE = Path("/work/shared/edxml-reference")
+REFERENCE = EDXML_REFERENCE
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 REFERENCE_FILES = sorted(REFERENCE.glob("**/*.edxml"))
 
