@@ -99,6 +99,9 @@ async def send_document(
 ) -> JSONResponse:
     """Body: an edXML document (or status) package."""
     code = acting_agency(principal, agency)
+    # Authentication read the database: end that transaction before waiting for the body, so
+    # that on SQLite no write lock is held while a large package uploads.
+    db.rollback()
     body = await spool(request.stream(), limit=runtime.settings.max_package_bytes)
     try:
         answer, repeated, _ = await run_in_threadpool(

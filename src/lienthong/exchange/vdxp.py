@@ -90,6 +90,7 @@ async def _guarded(request: Request, db: Session, runtime: Runtime, handler: Any
 @router.post("/sendEdoc")
 async def send_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
+        db.rollback()  # no lock held while the body uploads (see api.send_document)
         body = await spool(request.stream(), limit=runtime.settings.max_package_bytes + 2)
         try:
             data_check = body.read()
