@@ -26,6 +26,7 @@ from lienthong.accounts.models import Role
 from lienthong.app import create_app
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
+from lienthong.onestop import catalogue
 from lienthong.registry import seed
 from lienthong.runtime import Runtime, build_runtime
 
@@ -61,6 +62,7 @@ def build_seeded_database(url: str) -> Engine:
     engine = make_engine(url)
     with unit_of_work(make_session_factory(engine)) as session:
         seed.seed_registry(session)
+        catalogue.seed_procedures(session)
     return engine
 
 

@@ -39,6 +39,8 @@ from lienthong.exchange import pages as exchange_pages
 from lienthong.exchange import vdxp
 from lienthong.kernel import jobs
 from lienthong.kernel.errors import AppError
+from lienthong.onestop import api as onestop_api
+from lienthong.onestop import pages as onestop_pages
 from lienthong.registry import api as registry_api
 from lienthong.registry import pages as registry_pages
 from lienthong.runtime import Runtime, build_runtime
@@ -258,6 +260,8 @@ def create_app(
     app.include_router(exchange_api.router)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)
     app.include_router(exchange_pages.router)
+    app.include_router(onestop_api.router)
+    app.include_router(onestop_pages.router)
     app.include_router(account_api.router)
     app.include_router(account_pages.router)
     app.include_router(registry_pages.router)

@@ -16,6 +16,7 @@ from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
 from lienthong.exchange.cli import doc_app, log_app
 from lienthong.kernel import jobs, logs
+from lienthong.onestop.cli import app as onestop_app
 from lienthong.registry.cli import app as org_app
 from lienthong.registry.cli import progress_bar
 
@@ -27,6 +28,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(doc_app, name="doc")
+app.add_typer(onestop_app, name="onestop")
 app.add_typer(log_app, name="log")
 console = Console()
 
@@ -117,9 +119,10 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port (default LIENTHONG_PORT or 8000).")] = None,
 ) -> None:
     """Migrate, seed the Quảng Ninh registry and demo accounts, and serve API + worker in one process."""
-    from lienthong.demo import DEMO_PASSWORD, seed_demo_accounts, seed_signing_keys
+    from lienthong.demo import CITIZEN, DEMO_PASSWORD, seed_demo_accounts, seed_signing_keys
     from lienthong.exchange.tasks import schedule_checkpoint
     from lienthong.kernel.pki import FileKeyStore
+    from lienthong.onestop import catalogue
     from lienthong.registry import seed
     from lienthong.runtime import build_runtime
 
@@ -132,6 +135,7 @@ def demo(
             session, progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
         accounts = seed_demo_accounts(session)
+        catalogue.seed_procedures(session)
     runtime = build_runtime(settings)
     assert isinstance(runtime.keys, FileKeyStore)
     with (
@@ -159,6 +163,7 @@ def demo(
             account.role.value,
             f"{account.agency_short_name} ({code})",
         )
+    table.add_row(CITIZEN[0], DEMO_PASSWORD, "citizen", "—")
     console.print(table)
     console.print(f"Pages:    {url}/  ·  registry {url}/registry")
     console.print(

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     vdxp_max_skew_seconds: int = Field(default=300, ge=1)
     log_checkpoint_minutes: int = Field(default=10, ge=1)
 
+    # One-stop services
+    onestop_extra_days_off: list[str] = Field(default_factory=list)  # ISO dates decided each year
+    onestop_make_up_days: list[str] = Field(default_factory=list)
+    onestop_max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    onestop_lookup_per_minute: int = Field(default=30, ge=1)
+
     # Pages
     default_language: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"

@@ -12,6 +12,7 @@ from lienthong.accounts import service as accounts
 from lienthong.accounts.models import Role, User
 from lienthong.exchange.tasks import schedule_checkpoint
 from lienthong.kernel.pki import FileKeyStore
+from lienthong.onestop import catalogue
 from lienthong.registry import seed
 from lienthong.registry.models import Agency, AgencyStatus
 from lienthong.runtime import Runtime
@@ -33,7 +34,9 @@ DEMO_ACCOUNTS = (
     DemoAccount("vanthu.snv", "Văn thư Sở Nội vụ", Role.CLERK, "Sở Nội vụ"),
     DemoAccount("vanthu.honggai", "Văn thư phường Hồng Gai", Role.CLERK, "Phường Hồng Gai"),
     DemoAccount("canbo.tthcc", "Cán bộ một cửa", Role.OFFICER, "TT PVHCC tỉnh"),
+    DemoAccount("canbo.honggai", "Cán bộ một cửa phường Hồng Gai", Role.OFFICER, "Phường Hồng Gai"),
 )
+CITIZEN = ("congdan", "Nguyễn Văn An")
 
 
 def agency_by_short_name(session: Session, short_name: str) -> Agency | None:
@@ -61,6 +64,10 @@ def seed_demo_accounts(session: Session) -> list[tuple[DemoAccount, str]]:
                 grants=[(agency.code, account.role)],
             )
         out.append((account, agency.code))
+    if session.scalars(select(User).where(User.username == CITIZEN[0])).first() is None:
+        accounts.create_user(
+            session, username=CITIZEN[0], full_name=CITIZEN[1], password=DEMO_PASSWORD, grants=[]
+        )
     return out
 
 
@@ -92,6 +99,7 @@ def seed_all(
     session: Session, *, with_accounts: bool, runtime: Runtime | None = None
 ) -> list[tuple[DemoAccount, str]]:
     seed.seed_registry(session)
+    catalogue.seed_procedures(session)
     if runtime is not None and isinstance(runtime.keys, FileKeyStore):
         seed_signing_keys(session, keys=runtime.keys, node_code=runtime.settings.node_code)
         schedule_checkpoint(session, minutes=runtime.settings.log_checkpoint_minutes)

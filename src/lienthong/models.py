@@ -4,7 +4,15 @@ from lienthong.accounts import models as accounts_models
 from lienthong.db import Base
 from lienthong.exchange import models as exchange_models
 from lienthong.kernel import jobs
+from lienthong.onestop import models as onestop_models
 from lienthong.registry import models as registry_models
 
 metadata = Base.metadata
-__all__ = ["accounts_models", "exchange_models", "jobs", "metadata", "registry_models"]
+__all__ = [
+    "accounts_models",
+    "exchange_models",
+    "jobs",
+    "metadata",
+    "onestop_models",
+    "registry_models",
+]

@@ -88,10 +88,10 @@ def test_children_and_tree(client: TestClient) -> None:
     children = client.get(
         f"/api/v1/organizations/{PROVINCE}/children", params={"status": "active"}
     ).json()
-    assert children["total"] == 70  # 16 provincial bodies + 54 commune-level units
+    assert children["total"] == 71  # 17 provincial bodies + 54 commune-level units
     tree = client.get(f"/api/v1/organizations/{PROVINCE}/tree", params={"depth": 1}).json()
-    assert tree["children_total"] == 70
-    assert len(tree["children"]) == 70
+    assert tree["children_total"] == 71
+    assert len(tree["children"]) == 71
     with_former = client.get(
         f"/api/v1/organizations/{PROVINCE}/tree", params={"depth": 2, "include_inactive": True}
     ).json()

@@ -20,6 +20,7 @@ TEMPLATE_PACKAGES = (
     "lienthong.registry",
     "lienthong.accounts",
     "lienthong.exchange",
+    "lienthong.onestop",
 )
 
 

@@ -1,0 +1,1 @@
+"""One-stop public services: procedures, dossiers, working-day deadlines, fees, KPIs."""

@@ -1,0 +1,139 @@
+"""JSON API of the one-stop services: catalogue, public look-up, KPIs and payment callbacks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from lienthong.kernel.clock import local_today
+from lienthong.kernel.errors import AppError, Invalid
+from lienthong.onestop import catalogue, fees, kpis, service
+from lienthong.onestop.fees import SIGNATURE_HEADER
+from lienthong.registry import service as registry
+from lienthong.web.deps import DB, Lang, NodeRuntime
+
+router = APIRouter(prefix="/api/v1/onestop", tags=["one-stop services"])
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class RateLimiter:
+    """Per client address, per process: a sliding window of the last minute. Look-ups are
+    public; this keeps anyone from walking the code space."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str, per_minute: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and now - hits[0] > 60:
+                hits.popleft()
+            if len(hits) >= per_minute:
+                raise TooManyRequests(
+                    "Tra cứu quá nhiều lần; thử lại sau một phút.",
+                    "Too many look-ups; try again in a minute.",
+                )
+            hits.append(now)
+            if len(self._hits) > 10_000:
+                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] <= 60}
+
+
+LIMITER = RateLimiter()
+
+
+def procedure_json(p: Any) -> dict[str, Any]:
+    return {
+        "code": p.code,
+        "national_code": p.national_code,
+        "name": p.name,
+        "field": p.field,
+        "field_name": catalogue.FIELDS.get(p.field, (p.field,))[0],
+        "level": p.level,
+        "online_level": p.online_level,
+        "duration": p.duration,
+        "duration_unit": p.duration_unit,
+        "fee_vnd": p.fee_vnd,
+        "fee_note": p.fee_note,
+        "papers": p.papers,
+        "steps": p.steps,
+    }
+
+
+@router.get("/procedures")
+def list_procedures(
+    db: DB,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    field: Annotated[str | None, Query(max_length=60)] = None,
+    online_level: Annotated[str | None, Query(max_length=16)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    rows, total = catalogue.list_procedures(
+        db, q=q, field=field, online_level=online_level, page=page, page_size=page_size
+    )
+    return {
+        "items": [procedure_json(p) for p in rows],
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+@router.get("/procedures/{code}")
+def get_procedure(code: str, db: DB) -> dict[str, Any]:
+    return procedure_json(catalogue.get_procedure(db, code=code))
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/lookup/{code}")
+def lookup(code: str, request: Request, db: DB, runtime: NodeRuntime, lang: Lang) -> dict[str, Any]:
+    """Status and timeline by dossier code; no personal data. Rate-limited per client."""
+    LIMITER.check(client_key(request), runtime.settings.onestop_lookup_per_minute)
+    return service.public_view(db, service.get_dossier(db, code=code), lang)
+
+
+@router.get("/kpis")
+def kpi_report(
+    db: DB,
+    agency: Annotated[str | None, Query(max_length=64)] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    end = date_to or local_today()
+    start = date_from or end.replace(month=1, day=1)
+    if start > end:
+        raise Invalid(
+            "'from' phải trước 'to'.", "'from' must not be after 'to'.", code="invalid_period"
+        )
+    agencies = None
+    if agency:
+        found = registry.get_agency(db, code=agency)
+        agencies = [found.id]
+    out = kpis.report(db, agency_ids=agencies, date_from=start, date_to=end)
+    out["agency"] = agency
+    return out
+
+
+@router.post("/payments/callback")
+async def payment_callback(request: Request, db: DB, runtime: NodeRuntime) -> dict[str, Any]:
+    """Called by the payment gateway; trusted only when its signature verifies."""
+    body = await request.body()
+    if len(body) > 16 * 1024:
+        raise Invalid("Thông báo quá lớn.", "Callback body too large.", code="malformed_callback")
+    callback = runtime.payments.parse_callback(body, request.headers.get(SIGNATURE_HEADER))
+    payment, changed = fees.apply_callback(db, callback=callback)
+    return {"reference": payment.reference, "state": payment.state, "changed": changed}

@@ -1,0 +1,529 @@
+"""Citizen portal (catalogue, online filing, my dossiers, public look-up, payment) and the
+one-stop officer's pages (queue, dossier, actions). Vietnamese first, usable on a phone."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as FormFile
+
+from lienthong.accounts import service as accounts
+from lienthong.accounts.deps import SESSION_COOKIE, OptionalPrincipal, PagePrincipal, check_csrf
+from lienthong.accounts.service import Principal
+from lienthong.kernel.errors import AppError, Forbidden, NotFound
+from lienthong.onestop import catalogue, fees, service, slips
+from lienthong.onestop.api import LIMITER, client_key
+from lienthong.onestop.models import STATUS_LABELS, Dossier, DossierPaper, Payment, Procedure
+from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
+from lienthong.web.deps import DB, AppSettings, NodeRuntime, language
+from lienthong.web.render import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 20
+
+
+def _ctx(request: Request, **values: Any) -> dict[str, Any]:
+    i = 1 if language(request) == "en" else 0
+    return {
+        "status_label": lambda s: STATUS_LABELS[int(s)][i],
+        "fields": {k: v[i] for k, v in catalogue.FIELDS.items()},
+        "action_label": lambda a: service.ACTION_LABELS[a][i],
+        "vnd": lambda n: f"{n:,}".replace(",", ".") + " đ",
+        **values,
+    }
+
+
+def _communes(db: DB) -> list[Agency]:
+    return list(
+        db.scalars(
+            select(Agency)
+            .where(
+                Agency.status == AgencyStatus.ACTIVE.value,
+                Agency.kind.in_([k.value for k in COMMUNE_LEVEL_KINDS]),
+            )
+            .order_by(Agency.search_text)
+        )
+    )
+
+
+@router.get("/dich-vu-cong", response_class=HTMLResponse)
+def catalogue_page(
+    request: Request,
+    db: DB,
+    q: Annotated[str, Query(max_length=200)] = "",
+    field: Annotated[str, Query(max_length=60)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    rows, total = catalogue.list_procedures(
+        db, q=q, field=field or None, page=page, page_size=PAGE_SIZE
+    )
+    return render(
+        request,
+        "onestop/catalogue.html",
+        _ctx(request, rows=rows, total=total, q=q, field=field, page=page, page_size=PAGE_SIZE),
+    )
+
+
+@router.get("/dich-vu-cong/thu-tuc/{code}", response_class=HTMLResponse)
+def procedure_page(request: Request, code: str, db: DB) -> HTMLResponse:
+    procedure = catalogue.get_procedure(db, code=code)
+    agency = db.get(Agency, procedure.agency_id) if procedure.agency_id else None
+    return render(request, "onestop/procedure.html", _ctx(request, p=procedure, agency=agency))
+
+
+@router.get("/dich-vu-cong/nop/{code}", response_class=HTMLResponse)
+def filing_page(
+    request: Request, code: str, db: DB, principal: PagePrincipal, error: str | None = None
+) -> HTMLResponse:
+    procedure = catalogue.get_procedure(db, code=code)
+    return render(
+        request,
+        "onestop/file.html",
+        _ctx(request, p=procedure, communes=_communes(db), error=error),
+    )
+
+
+@router.post("/dich-vu-cong/nop/{code}")
+async def filing_submit(
+    request: Request, code: str, db: DB, runtime: NodeRuntime, principal: PagePrincipal
+) -> Response:
+    form = await request.form()
+    check_csrf(request, principal, str(form.get("csrf_token", "")))
+    procedure = catalogue.get_procedure(db, code=code)
+    uploads = []
+    for index, paper in enumerate(procedure.papers):
+        item = form.get(f"paper_{index}")
+        if isinstance(item, FormFile) and item.filename:
+            uploads.append(service.Upload(paper["name"], item.filename, item.file))
+    applicant = service.Applicant(
+        name=str(form.get("name", "")),
+        kind=str(form.get("kind", "person")),
+        id_number=str(form.get("id_number", "")) or None,
+        phone=str(form.get("phone", "")) or None,
+        email=str(form.get("email", "")) or None,
+        address=str(form.get("address", "")) or None,
+    )
+    filing = service.Filing(
+        procedure_code=code,
+        applicant=applicant,
+        channel="online",
+        agency_code=str(form.get("agency", "")) or None,
+        uploads=uploads,
+        citizen_id=principal.user_id,
+    )
+
+    def file() -> str:
+        return service.file_dossier(
+            db, settings=runtime.settings, blobs=runtime.blobs, filing=filing
+        ).code
+
+    try:
+        dossier_code = await run_in_threadpool(file)
+    except AppError as exc:
+        db.rollback()
+        return render(
+            request,
+            "onestop/file.html",
+            _ctx(
+                request, p=procedure, communes=_communes(db), error=exc.message(language(request))
+            ),
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/dich-vu-cong/ho-so/{dossier_code}?nop=1", status_code=303)
+
+
+def _owned(db: DB, code: str, principal: Principal) -> Dossier:
+    """A dossier its applicant or an officer of its agency may open; others get not found."""
+    dossier = service.get_dossier(db, code=code)
+    agency = db.get_one(Agency, dossier.agency_id)
+    if dossier.citizen_id == principal.user_id or agency.code in principal.agency_codes:
+        return dossier
+    raise NotFound(f"Không có hồ sơ {code}.", f"No dossier {code}.", code="unknown_dossier")
+
+
+@router.get("/dich-vu-cong/ho-so", response_class=HTMLResponse)
+def my_dossiers(
+    request: Request,
+    db: DB,
+    principal: PagePrincipal,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    rows, total = service.citizen_dossiers(
+        db, citizen_id=principal.user_id or 0, page=page, page_size=PAGE_SIZE
+    )
+    names = {
+        p.id: p.name
+        for p in db.scalars(
+            select(Procedure).where(Procedure.id.in_({d.procedure_id for d in rows}))
+        )
+    }
+    return render(
+        request,
+        "onestop/mine.html",
+        _ctx(request, rows=rows, total=total, page=page, page_size=PAGE_SIZE, names=names),
+    )
+
+
+@router.get("/dich-vu-cong/ho-so/{code}", response_class=HTMLResponse)
+def dossier_page(request: Request, code: str, db: DB, principal: PagePrincipal) -> HTMLResponse:
+    dossier = _owned(db, code, principal)
+    view = service.public_view(db, dossier, language(request))
+    payments = list(
+        db.scalars(select(Payment).where(Payment.dossier_id == dossier.id).order_by(Payment.id))
+    )
+    return render(
+        request,
+        "onestop/dossier.html",
+        _ctx(
+            request,
+            d=dossier,
+            view=view,
+            papers=service.papers(db, dossier),
+            payments=payments,
+            officer=False,
+        ),
+    )
+
+
+def _receipt(db: DB, dossier: Dossier, settings: Any) -> slips.ReceiptSlip:
+    procedure = db.get_one(Procedure, dossier.procedure_id)
+    agency = db.get_one(Agency, dossier.agency_id)
+    unit = {
+        "working_days": "ngày làm việc",
+        "working_hours": "giờ làm việc",
+        "calendar_days": "ngày",
+    }[procedure.duration_unit]
+    amount = (
+        int(procedure.duration)
+        if procedure.duration == int(procedure.duration)
+        else procedure.duration
+    )
+    return slips.ReceiptSlip(
+        dossier_code=dossier.code,
+        centre_name=agency.name,
+        place="Quảng Ninh",
+        applicant_name=dossier.applicant_name,
+        applicant_address=dossier.applicant_address,
+        applicant_phone=dossier.applicant_phone,
+        applicant_email=dossier.applicant_email,
+        applicant_id=dossier.applicant_id_number,
+        procedure_name=procedure.name,
+        fee_mode="Không thu phí"
+        if not dossier.fee_vnd
+        else ("Đã nộp" if dossier.payment_state == "paid" else "Thu trước"),
+        papers=[slips.SlipPaper(p.name) for p in service.papers(db, dossier) if p.kind == "paper"],
+        processing_time=f"{amount} {unit}",
+        received_at=dossier.received_at or dossier.created_at,
+        due_at=dossier.due_at or dossier.created_at,
+        lookup_url=f"{settings.public_url}/tra-cuu?ma={dossier.code}",
+        officer_name=None,
+    )
+
+
+@router.get("/dich-vu-cong/ho-so/{code}/phieu-tiep-nhan.pdf")
+def receipt_pdf(code: str, db: DB, settings: AppSettings, principal: PagePrincipal) -> Response:
+    dossier = _owned(db, code, principal)
+    return Response(
+        slips.receipt_pdf(_receipt(db, dossier, settings)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="phieu-tiep-nhan-{dossier.code}.pdf"'},
+    )
+
+
+@router.get("/dich-vu-cong/ho-so/{code}/phieu-kiem-soat.pdf")
+def control_pdf(code: str, db: DB, principal: PagePrincipal) -> Response:
+    dossier = _owned(db, code, principal)
+    procedure = db.get_one(Procedure, dossier.procedure_id)
+    agency = db.get_one(Agency, dossier.agency_id)
+    outcomes = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
+    slip = slips.ControlSlip(
+        dossier_code=dossier.code,
+        centre_name=agency.name,
+        applicant_name=dossier.applicant_name,
+        procedure_name=procedure.name,
+        received_at=dossier.received_at or dossier.created_at,
+        due_at=dossier.due_at or dossier.created_at,
+        hops=[
+            slips.ControlHop(h.from_unit, h.to_unit, h.at, outcomes.get(h.outcome or ""))
+            for h in service.hand_overs(db, dossier)
+        ],
+    )
+    return Response(
+        slips.control_pdf(slip),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="phieu-kiem-soat-{dossier.code}.pdf"'},
+    )
+
+
+@router.get("/dich-vu-cong/ho-so/{code}/giay-to/{paper_id}")
+def paper_file(
+    code: str, paper_id: int, db: DB, runtime: NodeRuntime, principal: PagePrincipal
+) -> Response:
+    dossier = _owned(db, code, principal)
+    paper = db.get(DossierPaper, paper_id)
+    if paper is None or paper.dossier_id != dossier.id or not paper.blob_sha256:
+        raise NotFound("Không có giấy tờ này.", "No such paper.", code="unknown_paper")
+    handle = runtime.blobs.open(paper.blob_sha256)
+    return StreamingResponse(
+        iter(lambda: handle.read(256 * 1024), b""),
+        media_type=paper.content_type or "application/octet-stream",
+    )
+
+
+@router.post("/dich-vu-cong/ho-so/{code}/thanh-toan")
+def pay(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, principal, csrf_token)
+    dossier = _owned(db, code, principal)
+    payment = fees.start_payment(db, dossier=dossier, gateway=runtime.payments)
+    return RedirectResponse(runtime.payments.checkout_url(payment), status_code=303)
+
+
+@router.post("/dich-vu-cong/ho-so/{code}/rut")
+def withdraw(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, principal, csrf_token)
+    service.act(
+        db,
+        settings=runtime.settings,
+        blobs=runtime.blobs,
+        code=code,
+        action="withdraw",
+        officer=None,
+        citizen_id=principal.user_id,
+    )
+    return RedirectResponse(f"/dich-vu-cong/ho-so/{code}", status_code=303)
+
+
+@router.get("/thanh-toan/local/{reference}", response_class=HTMLResponse)
+def gateway_page(request: Request, reference: str, db: DB) -> HTMLResponse:
+    payment = db.scalars(select(Payment).where(Payment.reference == reference)).first()
+    if payment is None:
+        raise NotFound("Không có giao dịch này.", "No such payment.", code="unknown_payment")
+    dossier = db.get_one(Dossier, payment.dossier_id)
+    request.state.csrf_token = ""
+    return render(request, "onestop/gateway.html", _ctx(request, payment=payment, d=dossier))
+
+
+@router.post("/thanh-toan/local/{reference}")
+def gateway_confirm(
+    reference: str, db: DB, runtime: NodeRuntime, choice: Annotated[str, Form()] = "pay"
+) -> Response:
+    """The local gateway's own button: it signs its callback exactly as it would send it, and the
+    node verifies it through the same path as the public callback endpoint."""
+    payment = db.scalars(select(Payment).where(Payment.reference == reference)).first()
+    if payment is None:
+        raise NotFound("Không có giao dịch này.", "No such payment.", code="unknown_payment")
+    gateway = runtime.payments
+    assert isinstance(gateway, fees.LocalGateway)
+    body = gateway.callback_body(payment, "paid" if choice == "pay" else "failed")
+    callback = gateway.parse_callback(body, gateway.sign(body))
+    fees.apply_callback(db, callback=callback)
+    dossier = db.get_one(Dossier, payment.dossier_id)
+    return RedirectResponse(
+        f"/dich-vu-cong/ho-so/{dossier.code}?thanh-toan={payment.state}", status_code=303
+    )
+
+
+@router.get("/tra-cuu", response_class=HTMLResponse)
+def lookup_page(
+    request: Request, db: DB, runtime: NodeRuntime, ma: Annotated[str, Query(max_length=64)] = ""
+) -> HTMLResponse:
+    view = None
+    error = None
+    if ma.strip():
+        try:
+            LIMITER.check(client_key(request), runtime.settings.onestop_lookup_per_minute)
+            view = service.public_view(db, service.get_dossier(db, code=ma), language(request))
+        except AppError as exc:
+            error = exc.message(language(request))
+    return render(request, "onestop/lookup.html", _ctx(request, ma=ma, view=view, error=error))
+
+
+@router.get("/dang-ky", response_class=HTMLResponse)
+def signup_page(
+    request: Request, principal: OptionalPrincipal, error: str | None = None
+) -> HTMLResponse:
+    from lienthong.accounts.pages import _signin_page  # the same pre-session CSRF cookie
+
+    del _signin_page
+    import secrets
+
+    token = request.cookies.get("lt_csrf") or secrets.token_urlsafe(24)
+    request.state.csrf_token = token
+    response = render(request, "onestop/signup.html", {"error": error})
+    response.set_cookie("lt_csrf", token, httponly=True, samesite="lax", max_age=3600)
+    return response
+
+
+@router.post("/dang-ky")
+def signup(
+    request: Request,
+    db: DB,
+    settings: AppSettings,
+    username: Annotated[str, Form(max_length=80)],
+    full_name: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, None, csrf_token)
+    try:
+        user = accounts.create_user(
+            db, username=username, full_name=full_name, password=password, grants=[]
+        )
+    except AppError as exc:
+        db.rollback()
+        request.state.csrf_token = csrf_token
+        return render(
+            request,
+            "onestop/signup.html",
+            {"error": exc.message(language(request))},
+            status_code=exc.status_code,
+        )
+    token = accounts.open_session(db, user=user, hours=settings.session_hours)
+    response = RedirectResponse("/dich-vu-cong", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_hours * 3600,
+    )
+    return response
+
+
+# ---- officers ------------------------------------------------------------------------------
+
+
+def _officer(principal: Principal) -> service.Officer:
+    officer = service.officer_for(principal.grants, principal.user_id or 0, principal.name)
+    if not officer.agency_codes:
+        raise Forbidden(
+            "Trang này dành cho cán bộ một cửa.",
+            "This page is for one-stop officers.",
+            code="forbidden",
+        )
+    return officer
+
+
+@router.get("/mot-cua", response_class=HTMLResponse)
+def officer_queue(
+    request: Request,
+    db: DB,
+    principal: PagePrincipal,
+    status: Annotated[str, Query(max_length=3)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    officer = _officer(principal)
+    statuses = [int(status)] if status.isdigit() and int(status) in STATUS_LABELS else None
+    rows, total = service.queue(
+        db, agency_codes=officer.agency_codes, statuses=statuses, page=page, page_size=PAGE_SIZE
+    )
+    names = {
+        p.id: p.name
+        for p in db.scalars(
+            select(Procedure).where(Procedure.id.in_({d.procedure_id for d in rows}))
+        )
+    }
+    return render(
+        request,
+        "onestop/queue.html",
+        _ctx(
+            request,
+            rows=rows,
+            total=total,
+            page=page,
+            page_size=PAGE_SIZE,
+            status=status,
+            names=names,
+            urgency=service.urgency,
+            statuses=STATUS_LABELS,
+        ),
+    )
+
+
+@router.get("/mot-cua/ho-so/{code}", response_class=HTMLResponse)
+def officer_dossier(
+    request: Request, code: str, db: DB, principal: PagePrincipal, error: str | None = None
+) -> HTMLResponse:
+    _officer(principal)
+    dossier = _owned(db, code, principal)
+    view = service.public_view(db, dossier, language(request))
+    return render(
+        request,
+        "onestop/dossier.html",
+        _ctx(
+            request,
+            d=dossier,
+            view=view,
+            papers=service.papers(db, dossier),
+            officer=True,
+            actions=service.allowed_actions(dossier),
+            hops=service.hand_overs(db, dossier),
+            error=error,
+            urgency=service.urgency(dossier),
+            payments=[],
+            needs_reason=service.NEEDS_REASON,
+        ),
+    )
+
+
+@router.post("/mot-cua/ho-so/{code}")
+async def officer_act(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    action: Annotated[str, Form(max_length=32)],
+    csrf_token: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    to_unit: Annotated[str, Form(max_length=255)] = "",
+    results: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    check_csrf(request, principal, csrf_token)
+    officer = _officer(principal)
+    uploads = [
+        service.Upload("Kết quả giải quyết", f.filename or "ket-qua.pdf", f.file)
+        for f in results or []
+        if f.filename
+    ]
+
+    def run() -> None:
+        service.act(
+            db,
+            settings=runtime.settings,
+            blobs=runtime.blobs,
+            code=code,
+            action=action,
+            officer=officer,
+            reason=reason or None,
+            to_unit=to_unit or None,
+            results=uploads,
+        )
+
+    try:
+        await run_in_threadpool(run)
+    except AppError as exc:
+        db.rollback()
+        if exc.status_code == 404:
+            raise
+        return officer_dossier(request, code, db, principal, error=exc.message(language(request)))
+    return RedirectResponse(f"/mot-cua/ho-so/{code}", status_code=303)
