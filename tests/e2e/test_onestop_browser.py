@@ -64,12 +64,13 @@ def test_citizen_files_pays_officer_returns_lookup_shows_it(
     officer = signed_in(browser, live_server, "canbo.honggai")
     officer.goto("/mot-cua")
     officer.get_by_test_id("queue").get_by_role("link", name=code).click()
-    for action, extra in (
-        ("Tiếp nhận", None),
-        ("Chuyển bước xử lý", "Công chức tư pháp - hộ tịch"),
-        ("Phê duyệt, có kết quả", None),
-        ("Trả kết quả", "result"),
-    ):
+    steps = (
+        ("Tiếp nhận", None, "Được tiếp nhận"),
+        ("Chuyển bước xử lý", "Công chức tư pháp - hộ tịch", "Đang xử lý"),
+        ("Phê duyệt, có kết quả", None, "Đã xử lý xong"),
+        ("Trả kết quả", "result", "Đã trả kết quả"),
+    )
+    for action, extra, status in steps:
         if extra == "result":
             officer.get_by_label("Tệp kết quả").set_input_files(
                 [{"name": "ban-sao-trich-luc.pdf", "mimeType": "application/pdf", "buffer": PDF}]
@@ -77,6 +78,8 @@ def test_citizen_files_pays_officer_returns_lookup_shows_it(
         elif extra:
             officer.get_by_label("Chuyển đến (đơn vị, người xử lý)").fill(extra)
         officer.get_by_role("button", name=action, exact=True).click()
+        # Each action reloads the page: wait for its new status before the next one.
+        expect(officer.get_by_test_id("dossier-status")).to_have_text(status)
         expect(officer.get_by_test_id("action-error")).to_have_count(0)
     expect(officer.get_by_test_id("dossier-status")).to_have_text("Đã trả kết quả")
     SHOTS.mkdir(exist_ok=True)

@@ -394,3 +394,31 @@ def test_catalogue_import_is_all_or_nothing(db: Session) -> None:
     assert catalogue.get_procedure(db, code="1.999999").papers == [
         {"name": "Tờ khai", "required": True}
     ]
+
+
+def test_assign_and_hand_over_to_another_agency(
+    db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    who = officer(db)
+    colleague = officer(db, username="canbo.hotich")
+    dossier = file_online()
+    act(db, runtime, dossier.code, "accept", who)
+    with pytest.raises(AppError) as caught:
+        act(db, runtime, dossier.code, "assign", who, assignee_id=999_999)
+    assert caught.value.code == "unknown_assignee"
+    act(db, runtime, dossier.code, "assign", who, assignee_id=colleague.user_id)
+    assert dossier.assignee_id == colleague.user_id
+    assert dossier.status == 4
+    justice = "000.00.04.H49"  # Sở Tư pháp takes a step of a joint procedure
+    act(db, runtime, dossier.code, "hand_over", who, to_agency=justice)
+    assert service.hand_overs(db, dossier)[-1].to_unit == "Sở Tư pháp"
+    department = officer(db, agency=justice, username="canbo.stp")
+    rows, total = service.queue(
+        db, agency_codes=department.agency_codes, statuses=None, page=1, page_size=50
+    )
+    assert dossier.code in [d.code for d in rows]
+    act(db, runtime, dossier.code, "hand_over", department, to_agency=HONG_GAI)  # back to the ward
+    assert dossier.handling_agency_id is None
+    with pytest.raises(AppError) as caught:
+        act(db, runtime, dossier.code, "approve", department)
+    assert caught.value.code == "not_your_dossier"

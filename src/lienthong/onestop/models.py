@@ -100,6 +100,8 @@ class Dossier(Base):
     outcome: Mapped[str | None] = mapped_column(String(8))  # early, on_time, late
     step: Mapped[int] = mapped_column(default=0)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Another agency handling a step of a joint (liên thông) procedure; it sees the dossier too.
+    handling_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     fee_vnd: Mapped[int] = mapped_column(default=0)
     payment_state: Mapped[str] = mapped_column(
         String(8), default="none"

@@ -412,6 +412,21 @@ def signup(
 # ---- officers ------------------------------------------------------------------------------
 
 
+def _handling_choices(db: DB, node_code: str) -> list[Agency]:
+    """Agencies a step can be handed to: this node's own active agencies down to level 2."""
+    return list(
+        db.scalars(
+            select(Agency)
+            .where(
+                Agency.status == AgencyStatus.ACTIVE.value,
+                Agency.serving_node == node_code,
+                Agency.level <= 2,
+            )
+            .order_by(Agency.level, Agency.search_text)
+        )
+    )
+
+
 def _officer(principal: Principal) -> service.Officer:
     officer = service.officer_for(principal.grants, principal.user_id or 0, principal.name)
     if not officer.agency_codes:
@@ -461,7 +476,12 @@ def officer_queue(
 
 @router.get("/mot-cua/ho-so/{code}", response_class=HTMLResponse)
 def officer_dossier(
-    request: Request, code: str, db: DB, principal: PagePrincipal, error: str | None = None
+    request: Request,
+    code: str,
+    db: DB,
+    settings: AppSettings,
+    principal: PagePrincipal,
+    error: str | None = None,
 ) -> HTMLResponse:
     _officer(principal)
     dossier = _owned(db, code, principal)
@@ -481,6 +501,8 @@ def officer_dossier(
             urgency=service.urgency(dossier),
             payments=[],
             needs_reason=service.NEEDS_REASON,
+            officers=service.officers_of(db, dossier),
+            agencies=_handling_choices(db, settings.node_code),
         ),
     )
 
@@ -496,6 +518,8 @@ async def officer_act(
     csrf_token: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     to_unit: Annotated[str, Form(max_length=255)] = "",
+    to_agency: Annotated[str, Form(max_length=64)] = "",
+    assignee: Annotated[str, Form(max_length=12)] = "",
     results: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     check_csrf(request, principal, csrf_token)
@@ -516,6 +540,8 @@ async def officer_act(
             officer=officer,
             reason=reason or None,
             to_unit=to_unit or None,
+            to_agency=to_agency or None,
+            assignee_id=int(assignee) if assignee.isdigit() else None,
             results=uploads,
         )
 
@@ -525,5 +551,7 @@ async def officer_act(
         db.rollback()
         if exc.status_code == 404:
             raise
-        return officer_dossier(request, code, db, principal, error=exc.message(language(request)))
+        return officer_dossier(
+            request, code, db, runtime.settings, principal, error=exc.message(language(request))
+        )
     return RedirectResponse(f"/mot-cua/ho-so/{code}", status_code=303)

@@ -389,7 +389,12 @@ class Officer:
 
 def _check_officer(session: Session, dossier: Dossier, officer: Officer) -> Agency:
     agency = session.get_one(Agency, dossier.agency_id)
-    if agency.code not in officer.agency_codes:
+    handling = (
+        session.get(Agency, dossier.handling_agency_id) if dossier.handling_agency_id else None
+    )
+    if agency.code not in officer.agency_codes and (
+        handling is None or handling.code not in officer.agency_codes
+    ):
         raise Forbidden(
             f"Hồ sơ {dossier.code} thuộc {agency.name}; cán bộ của cơ quan khác không xử lý được.",
             f"Dossier {dossier.code} belongs to {agency.name}; officers of other agencies cannot act on it.",
@@ -402,6 +407,7 @@ def _check_officer(session: Session, dossier: Dossier, officer: Officer) -> Agen
 ACTIONS: dict[str, tuple[frozenset[int], int]] = {
     "accept": (frozenset({S.SUBMITTED}), S.RECEIVED),
     "refuse": (frozenset({S.SUBMITTED}), S.REFUSED),
+    "assign": (frozenset({S.RECEIVED, S.PROCESSING}), S.PROCESSING),
     "hand_over": (frozenset({S.RECEIVED, S.PROCESSING}), S.PROCESSING),
     "request_supplement": (frozenset({S.RECEIVED, S.PROCESSING}), S.SUPPLEMENT),
     "supplement_received": (frozenset({S.SUPPLEMENT}), S.PROCESSING),
@@ -414,6 +420,7 @@ ACTIONS: dict[str, tuple[frozenset[int], int]] = {
 ACTION_LABELS = {
     "accept": ("Tiếp nhận", "Accept"),
     "refuse": ("Từ chối tiếp nhận", "Refuse"),
+    "assign": ("Phân công xử lý", "Assign"),
     "hand_over": ("Chuyển bước xử lý", "Hand over"),
     "request_supplement": ("Yêu cầu bổ sung", "Request papers"),
     "supplement_received": ("Đã nhận bổ sung", "Papers received"),
@@ -424,6 +431,39 @@ ACTION_LABELS = {
     "withdraw": ("Rút hồ sơ", "Withdraw"),
 }
 NEEDS_REASON = {"refuse", "request_supplement", "stop"}
+
+
+def _assignee(session: Session, dossier: Dossier, user_id: int | None) -> Any:
+    from lienthong.accounts.models import Membership, User
+
+    agencies = [a for a in (dossier.agency_id, dossier.handling_agency_id) if a]
+    user = session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == (user_id or 0), Membership.agency_id.in_(agencies))
+    ).first()
+    if user is None:
+        raise Invalid(
+            "Chọn cán bộ của cơ quan đang giải quyết hồ sơ.",
+            "Choose an officer of the agency handling the dossier.",
+            code="unknown_assignee",
+        )
+    return user
+
+
+def officers_of(session: Session, dossier: Dossier) -> list[Any]:
+    from lienthong.accounts.models import Membership, User
+
+    agencies = [a for a in (dossier.agency_id, dossier.handling_agency_id) if a]
+    return list(
+        session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.agency_id.in_(agencies), User.active.is_(True))
+            .order_by(User.full_name)
+            .distinct()
+        )
+    )
 
 
 def allowed_actions(dossier: Dossier) -> list[str]:
@@ -443,6 +483,8 @@ def act(
     citizen_id: int | None = None,
     reason: str | None = None,
     to_unit: str | None = None,
+    to_agency: str | None = None,
+    assignee_id: int | None = None,
     results: Sequence[Upload] = (),
 ) -> Dossier:
     dossier = get_dossier(session, code=code)
@@ -483,7 +525,22 @@ def act(
         dossier.status = target
         dossier.reason = reason
         kpis.bump(session, agency_id=agency.id, at=now, measure="refused")
+    elif action == "assign":
+        assignee = _assignee(session, dossier, assignee_id)
+        dossier.assignee_id = assignee.id
+        dossier.status = target
+        to_unit = assignee.full_name
     elif action == "hand_over":
+        if to_agency:
+            other = registry.get_agency(session, code=to_agency)
+            if other.status != AgencyStatus.ACTIVE:
+                raise Invalid(
+                    f"{other.name} không còn hoạt động.",
+                    f"{other.name} is no longer active.",
+                    code="agency_inactive",
+                )
+            dossier.handling_agency_id = None if other.id == dossier.agency_id else other.id
+            to_unit = other.name
         current = dossier.step + 1
         role = (
             str(procedure.steps[min(current, len(procedure.steps) - 1)]["role"])
@@ -649,7 +706,9 @@ def queue(
     agencies = [
         a.id for a in session.scalars(select(Agency).where(Agency.code.in_(list(agency_codes))))
     ]
-    base = select(Dossier).where(Dossier.agency_id.in_(agencies))
+    base = select(Dossier).where(
+        Dossier.agency_id.in_(agencies) | Dossier.handling_agency_id.in_(agencies)
+    )
     base = base.where(Dossier.status.in_(list(statuses) if statuses else sorted(OPEN | {S.DONE})))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.scalars(

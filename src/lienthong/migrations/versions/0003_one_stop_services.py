@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-30 05:36:44.025134
+Create Date: 2026-11-30 05:45:26.401911
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=8), nullable=True),
         sa.Column("step", sa.Integer(), nullable=False),
         sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("handling_agency_id", sa.Integer(), nullable=True),
         sa.Column("fee_vnd", sa.Integer(), nullable=False),
         sa.Column("payment_state", sa.String(length=8), nullable=False),
         sa.Column("paid_online", sa.Boolean(), nullable=False),
@@ -114,6 +115,9 @@ def upgrade() -> None:
             ["citizen_id"], ["user_account.id"], name=op.f("fk_dossier_citizen_id_user_account")
         ),
         sa.ForeignKeyConstraint(
+            ["handling_agency_id"], ["agency.id"], name=op.f("fk_dossier_handling_agency_id_agency")
+        ),
+        sa.ForeignKeyConstraint(
             ["procedure_id"], ["procedure.id"], name=op.f("fk_dossier_procedure_id_procedure")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dossier")),
@@ -121,6 +125,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("dossier", schema=None) as batch_op:
         batch_op.create_index("ix_dossier_citizen", ["citizen_id", "created_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_dossier_handling_agency_id"), ["handling_agency_id"], unique=False
+        )
         batch_op.create_index("ix_dossier_open", ["status", "due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_dossier_procedure_id"), ["procedure_id"], unique=False)
         batch_op.create_index("ix_dossier_queue", ["agency_id", "status", "due_at"], unique=False)
@@ -270,6 +277,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_dossier_queue")
         batch_op.drop_index(batch_op.f("ix_dossier_procedure_id"))
         batch_op.drop_index("ix_dossier_open")
+        batch_op.drop_index(batch_op.f("ix_dossier_handling_agency_id"))
         batch_op.drop_index("ix_dossier_citizen")
 
     op.drop_table("dossier")
