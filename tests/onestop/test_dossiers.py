@@ -413,7 +413,7 @@ def test_assign_and_hand_over_to_another_agency(
     act(db, runtime, dossier.code, "hand_over", who, to_agency=justice)
     assert service.hand_overs(db, dossier)[-1].to_unit == "Sở Tư pháp"
     department = officer(db, agency=justice, username="canbo.stp")
-    rows, total = service.queue(
+    rows, _total = service.queue(
         db, agency_codes=department.agency_codes, statuses=None, page=1, page_size=50
     )
     assert dossier.code in [d.code for d in rows]
