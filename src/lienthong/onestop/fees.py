@@ -176,14 +176,3 @@ def apply_callback(session: Session, *, callback: Callback) -> tuple[Payment, bo
     session.flush()
     return payment, True
 
-
-def receipt(payment: Payment, dossier: Dossier) -> dict[str, Any]:
-    return {
-        "receipt_number": payment.receipt_number,
-        "reference": payment.reference,
-        "amount": payment.amount,
-        "state": payment.state,
-        "dossier_code": dossier.code,
-        "paid_at": payment.updated_at,
-        "transaction_id": payment.transaction_id,
-    }

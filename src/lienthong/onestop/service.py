@@ -755,5 +755,3 @@ def officer_for(principal_grants: Sequence[Any], user_id: int, name: str) -> Off
         user_id, name, tuple(sorted({g.agency_code for g in principal_grants if g.role in roles}))
     )
 
-
-__all__ = ["AppError", "Applicant", "Filing", "Upload", "act", "file_dossier", "timedelta"]
