@@ -14,7 +14,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -175,4 +175,3 @@ def apply_callback(session: Session, *, callback: Callback) -> tuple[Payment, bo
         dossier.payment_state = "failed"
     session.flush()
     return payment, True
-

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import IO, Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from lienthong.config import Settings
 from lienthong.kernel.blobs import BlobStore
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
-from lienthong.kernel.errors import AppError, Conflict, Forbidden, Invalid, NotFound, TooLarge
+from lienthong.kernel.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from lienthong.onestop import kpis
 from lienthong.onestop.calendar import WorkingCalendar
 from lienthong.onestop.models import (
@@ -754,4 +754,3 @@ def officer_for(principal_grants: Sequence[Any], user_id: int, name: str) -> Off
     return Officer(
         user_id, name, tuple(sorted({g.agency_code for g in principal_grants if g.role in roles}))
     )
-
