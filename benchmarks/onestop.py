@@ -855,7 +855,7 @@ CHECKS = {
     "finished: KPI sum - dossiers": """
         SELECT (SELECT coalesce(sum(value), 0) FROM kpi_count WHERE measure = 'finished')
              - (SELECT count(*) FROM dossier WHERE finished_at IS NOT NULL)""",
-    "events per dossier min/max": """
+    "events per dossier, min-max (1: online, not yet received)": """
         SELECT min(n) || '-' || max(n) FROM (SELECT count(*) n FROM dossier_event GROUP BY dossier_id) e""",
     "orphan events": """
         SELECT count(*) FROM dossier_event e WHERE NOT EXISTS (SELECT 1 FROM dossier d WHERE d.id = e.dossier_id)""",

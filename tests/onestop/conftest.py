@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from lienthong.accounts import service as accounts
 from lienthong.accounts.models import Role
-from lienthong.onestop import service
+from lienthong.onestop import processing, service
 from lienthong.runtime import Runtime
 
 HONG_GAI = "000.00.84.H49"
@@ -20,7 +20,9 @@ BIRTH = "1.001193"  # Đăng ký khai sinh: commune level, no fee
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
-def officer(db: Session, agency: str = HONG_GAI, username: str = "canbo.test") -> service.Officer:
+def officer(
+    db: Session, agency: str = HONG_GAI, username: str = "canbo.test"
+) -> processing.Officer:
     user = accounts.create_user(
         db,
         username=username,
@@ -28,7 +30,7 @@ def officer(db: Session, agency: str = HONG_GAI, username: str = "canbo.test") -
         password="long enough",
         grants=[(agency, Role.OFFICER)],
     )
-    return service.Officer(user.id, user.full_name, (agency,))
+    return processing.Officer(user.id, user.full_name, (agency,))
 
 
 def citizen(db: Session, username: str = "congdan.test") -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
 from lienthong.kernel.errors import AppError
-from lienthong.onestop import catalogue, fees, service
+from lienthong.onestop import catalogue, fees, processing, queries, service
 from lienthong.onestop.models import Dossier, DossierEvent, Payment
 from lienthong.runtime import Runtime
 
@@ -22,9 +22,9 @@ from .conftest import BIRTH, HA_LONG, HONG_GAI, PDF, citizen, officer
 
 
 def act(
-    db: Session, runtime: Runtime, code: str, action: str, who: service.Officer, **kw: object
+    db: Session, runtime: Runtime, code: str, action: str, who: processing.Officer, **kw: object
 ) -> Dossier:
-    return service.act(
+    return processing.act(
         db,
         settings=runtime.settings,
         blobs=runtime.blobs,
@@ -141,7 +141,7 @@ def test_the_whole_path_with_deadlines_pause_and_fee(
         results=[service.Upload("Bản sao trích lục", "ket-qua.pdf", io.BytesIO(PDF))],
     )
     assert dossier.status == 10
-    hops = service.hand_overs(db, dossier)
+    hops = queries.hand_overs(db, dossier)
     assert [h.to_unit for h in hops][-1] == "Công dân"
     assert all(h.outcome for h in hops[:-1])
     view = client.get(f"/api/v1/onestop/lookup/{dossier.code}").json()
@@ -184,7 +184,7 @@ def test_transitions_and_agencies_are_checked(
     act(db, runtime, dossier.code, "refuse", who, reason="Không thuộc thẩm quyền")
     assert dossier.status == 3
     with pytest.raises(AppError) as caught:
-        service.act(
+        processing.act(
             db,
             settings=runtime.settings,
             blobs=runtime.blobs,
@@ -411,9 +411,9 @@ def test_assign_and_hand_over_to_another_agency(
     assert dossier.status == 4
     justice = "000.00.04.H49"  # Sở Tư pháp takes a step of a joint procedure
     act(db, runtime, dossier.code, "hand_over", who, to_agency=justice)
-    assert service.hand_overs(db, dossier)[-1].to_unit == "Sở Tư pháp"
+    assert queries.hand_overs(db, dossier)[-1].to_unit == "Sở Tư pháp"
     department = officer(db, agency=justice, username="canbo.stp")
-    rows, _total = service.queue(
+    rows, _total = queries.queue(
         db, agency_codes=department.agency_codes, statuses=None, page=1, page_size=50
     )
     assert dossier.code in [d.code for d in rows]

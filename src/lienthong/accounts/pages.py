@@ -16,6 +16,7 @@ from lienthong.accounts.deps import (
     OptionalPrincipal,
     check_csrf,
 )
+from lienthong.config import Settings
 from lienthong.web.deps import DB, LANG_COOKIE, LANGUAGES, AppSettings
 from lienthong.web.render import render
 
@@ -32,16 +33,38 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def pre_session_form(
+    request: Request, template: str, context: dict[str, object], status_code: int = 200
+) -> Response:
+    """A form shown before there is a session (sign-in, sign-up): its CSRF token is a cookie."""
+    token = request.cookies.get(PRE_SESSION_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    request.state.csrf_token = token
+    response = render(request, template, context, status_code=status_code)
+    response.set_cookie(PRE_SESSION_CSRF_COOKIE, token, httponly=True, samesite="lax", max_age=3600)
+    return response
+
+
+def signed_in_redirect(target: str, token: str, settings: Settings) -> Response:
+    """Where a person goes once signed in (or signed up), with the session cookie set."""
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_hours * 3600,
+    )
+    response.delete_cookie(PRE_SESSION_CSRF_COOKIE)
+    return response
+
+
 def _signin_page(
     request: Request, next_url: str, error: str | None, status_code: int = 200
 ) -> Response:
-    token = request.cookies.get(PRE_SESSION_CSRF_COOKIE) or secrets.token_urlsafe(24)
-    request.state.csrf_token = token
-    response = render(
-        request, "accounts/signin.html", {"next": next_url, "error": error}, status_code=status_code
+    return pre_session_form(
+        request, "accounts/signin.html", {"next": next_url, "error": error}, status_code
     )
-    response.set_cookie(PRE_SESSION_CSRF_COOKIE, token, httponly=True, samesite="lax", max_age=3600)
-    return response
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -68,17 +91,7 @@ def signin(
         lang = request.cookies.get(LANG_COOKIE, "vi")
         return _signin_page(request, safe_next(next), exc.message(lang), status_code=401)
     token = service.open_session(db, user=user, hours=settings.session_hours)
-    response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        max_age=settings.session_hours * 3600,
-    )
-    response.delete_cookie(PRE_SESSION_CSRF_COOKIE)
-    return response
+    return signed_in_redirect(safe_next(next), token, settings)
 
 
 @router.post("/signout")

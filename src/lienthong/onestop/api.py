@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from lienthong.kernel.clock import local_today
 from lienthong.kernel.errors import AppError, Invalid
-from lienthong.onestop import catalogue, fees, kpis, service
+from lienthong.onestop import catalogue, fees, kpis, queries, service
 from lienthong.onestop.fees import SIGNATURE_HEADER
 from lienthong.registry import service as registry
 from lienthong.web.deps import DB, Lang, NodeRuntime
@@ -103,7 +103,7 @@ def client_key(request: Request) -> str:
 def lookup(code: str, request: Request, db: DB, runtime: NodeRuntime, lang: Lang) -> dict[str, Any]:
     """Status and timeline by dossier code; no personal data. Rate-limited per client."""
     LIMITER.check(client_key(request), runtime.settings.onestop_lookup_per_minute)
-    return service.public_view(db, service.get_dossier(db, code=code), lang)
+    return queries.public_view(db, service.get_dossier(db, code=code), lang)
 
 
 @router.get("/kpis")

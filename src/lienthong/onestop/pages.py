@@ -12,10 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as FormFile
 
 from lienthong.accounts import service as accounts
-from lienthong.accounts.deps import SESSION_COOKIE, OptionalPrincipal, PagePrincipal, check_csrf
+from lienthong.accounts.deps import OptionalPrincipal, PagePrincipal, check_csrf
+from lienthong.accounts.pages import pre_session_form, signed_in_redirect
 from lienthong.accounts.service import Principal
 from lienthong.kernel.errors import AppError, Forbidden, NotFound
-from lienthong.onestop import catalogue, fees, service, slips
+from lienthong.onestop import catalogue, fees, processing, queries, service, slips
 from lienthong.onestop.api import LIMITER, client_key
 from lienthong.onestop.models import STATUS_LABELS, Dossier, DossierPaper, Payment, Procedure
 from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
@@ -31,7 +32,7 @@ def _ctx(request: Request, **values: Any) -> dict[str, Any]:
     return {
         "status_label": lambda s: STATUS_LABELS[int(s)][i],
         "fields": {k: v[i] for k, v in catalogue.FIELDS.items()},
-        "action_label": lambda a: service.ACTION_LABELS[a][i],
+        "action_label": lambda a: processing.ACTION_LABELS[a][i],
         "vnd": lambda n: f"{n:,}".replace(",", ".") + " đ",
         **values,
     }
@@ -152,15 +153,10 @@ def my_dossiers(
     principal: PagePrincipal,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
-    rows, total = service.citizen_dossiers(
+    rows, total = queries.citizen_dossiers(
         db, citizen_id=principal.user_id or 0, page=page, page_size=PAGE_SIZE
     )
-    names = {
-        p.id: p.name
-        for p in db.scalars(
-            select(Procedure).where(Procedure.id.in_({d.procedure_id for d in rows}))
-        )
-    }
+    names = queries.procedure_names(db, rows)
     return render(
         request,
         "onestop/mine.html",
@@ -171,7 +167,7 @@ def my_dossiers(
 @router.get("/dich-vu-cong/ho-so/{code}", response_class=HTMLResponse)
 def dossier_page(request: Request, code: str, db: DB, principal: PagePrincipal) -> HTMLResponse:
     dossier = _owned(db, code, principal)
-    view = service.public_view(db, dossier, language(request))
+    view = queries.public_view(db, dossier, language(request))
     payments = list(
         db.scalars(select(Payment).where(Payment.dossier_id == dossier.id).order_by(Payment.id))
     )
@@ -182,7 +178,7 @@ def dossier_page(request: Request, code: str, db: DB, principal: PagePrincipal) 
             request,
             d=dossier,
             view=view,
-            papers=service.papers(db, dossier),
+            papers=queries.papers(db, dossier),
             payments=payments,
             officer=False,
         ),
@@ -215,7 +211,7 @@ def _receipt(db: DB, dossier: Dossier, settings: Any) -> slips.ReceiptSlip:
         fee_mode="Không thu phí"
         if not dossier.fee_vnd
         else ("Đã nộp" if dossier.payment_state == "paid" else "Thu trước"),
-        papers=[slips.SlipPaper(p.name) for p in service.papers(db, dossier) if p.kind == "paper"],
+        papers=[slips.SlipPaper(p.name) for p in queries.papers(db, dossier) if p.kind == "paper"],
         processing_time=f"{amount} {unit}",
         received_at=dossier.received_at or dossier.created_at,
         due_at=dossier.due_at or dossier.created_at,
@@ -249,7 +245,7 @@ def control_pdf(code: str, db: DB, principal: PagePrincipal) -> Response:
         due_at=dossier.due_at or dossier.created_at,
         hops=[
             slips.ControlHop(h.from_unit, h.to_unit, h.at, outcomes.get(h.outcome or ""))
-            for h in service.hand_overs(db, dossier)
+            for h in queries.hand_overs(db, dossier)
         ],
     )
     return Response(
@@ -299,7 +295,7 @@ def withdraw(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, principal, csrf_token)
-    service.act(
+    processing.act(
         db,
         settings=runtime.settings,
         blobs=runtime.blobs,
@@ -350,7 +346,7 @@ def lookup_page(
     if ma.strip():
         try:
             LIMITER.check(client_key(request), runtime.settings.onestop_lookup_per_minute)
-            view = service.public_view(db, service.get_dossier(db, code=ma), language(request))
+            view = queries.public_view(db, service.get_dossier(db, code=ma), language(request))
         except AppError as exc:
             error = exc.message(language(request))
     return render(request, "onestop/lookup.html", _ctx(request, ma=ma, view=view, error=error))
@@ -359,17 +355,8 @@ def lookup_page(
 @router.get("/dang-ky", response_class=HTMLResponse)
 def signup_page(
     request: Request, principal: OptionalPrincipal, error: str | None = None
-) -> HTMLResponse:
-    from lienthong.accounts.pages import _signin_page  # the same pre-session CSRF cookie
-
-    del _signin_page
-    import secrets
-
-    token = request.cookies.get("lt_csrf") or secrets.token_urlsafe(24)
-    request.state.csrf_token = token
-    response = render(request, "onestop/signup.html", {"error": error})
-    response.set_cookie("lt_csrf", token, httponly=True, samesite="lax", max_age=3600)
-    return response
+) -> Response:
+    return pre_session_form(request, "onestop/signup.html", {"error": error})
 
 
 @router.post("/dang-ky")
@@ -389,24 +376,14 @@ def signup(
         )
     except AppError as exc:
         db.rollback()
-        request.state.csrf_token = csrf_token
-        return render(
+        return pre_session_form(
             request,
             "onestop/signup.html",
             {"error": exc.message(language(request))},
-            status_code=exc.status_code,
+            exc.status_code,
         )
     token = accounts.open_session(db, user=user, hours=settings.session_hours)
-    response = RedirectResponse("/dich-vu-cong", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        max_age=settings.session_hours * 3600,
-    )
-    return response
+    return signed_in_redirect("/dich-vu-cong", token, settings)
 
 
 # ---- officers ------------------------------------------------------------------------------
@@ -427,8 +404,8 @@ def _handling_choices(db: DB, node_code: str) -> list[Agency]:
     )
 
 
-def _officer(principal: Principal) -> service.Officer:
-    officer = service.officer_for(principal.grants, principal.user_id or 0, principal.name)
+def _officer(principal: Principal) -> processing.Officer:
+    officer = processing.officer_for(principal.grants, principal.user_id or 0, principal.name)
     if not officer.agency_codes:
         raise Forbidden(
             "Trang này dành cho cán bộ một cửa.",
@@ -448,15 +425,10 @@ def officer_queue(
 ) -> HTMLResponse:
     officer = _officer(principal)
     statuses = [int(status)] if status.isdigit() and int(status) in STATUS_LABELS else None
-    rows, total = service.queue(
+    rows, total = queries.queue(
         db, agency_codes=officer.agency_codes, statuses=statuses, page=page, page_size=PAGE_SIZE
     )
-    names = {
-        p.id: p.name
-        for p in db.scalars(
-            select(Procedure).where(Procedure.id.in_({d.procedure_id for d in rows}))
-        )
-    }
+    names = queries.procedure_names(db, rows)
     return render(
         request,
         "onestop/queue.html",
@@ -468,7 +440,7 @@ def officer_queue(
             page_size=PAGE_SIZE,
             status=status,
             names=names,
-            urgency=service.urgency,
+            urgency=queries.urgency,
             statuses=STATUS_LABELS,
         ),
     )
@@ -485,7 +457,7 @@ def officer_dossier(
 ) -> HTMLResponse:
     _officer(principal)
     dossier = _owned(db, code, principal)
-    view = service.public_view(db, dossier, language(request))
+    view = queries.public_view(db, dossier, language(request))
     return render(
         request,
         "onestop/dossier.html",
@@ -493,15 +465,15 @@ def officer_dossier(
             request,
             d=dossier,
             view=view,
-            papers=service.papers(db, dossier),
+            papers=queries.papers(db, dossier),
             officer=True,
-            actions=service.allowed_actions(dossier),
-            hops=service.hand_overs(db, dossier),
+            actions=processing.allowed_actions(dossier),
+            hops=queries.hand_overs(db, dossier),
             error=error,
-            urgency=service.urgency(dossier),
+            urgency=queries.urgency(dossier),
             payments=[],
-            needs_reason=service.NEEDS_REASON,
-            officers=service.officers_of(db, dossier),
+            needs_reason=processing.NEEDS_REASON,
+            officers=processing.officers_of(db, dossier),
             agencies=_handling_choices(db, settings.node_code),
         ),
     )
@@ -531,7 +503,7 @@ async def officer_act(
     ]
 
     def run() -> None:
-        service.act(
+        processing.act(
             db,
             settings=runtime.settings,
             blobs=runtime.blobs,

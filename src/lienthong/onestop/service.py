@@ -8,28 +8,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lienthong.config import Settings
 from lienthong.kernel.blobs import BlobStore
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
-from lienthong.kernel.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from lienthong.kernel.errors import Invalid, NotFound, TooLarge
 from lienthong.onestop import kpis
 from lienthong.onestop.calendar import WorkingCalendar
 from lienthong.onestop.models import (
-    OPEN,
-    STATUS_LABELS,
     Dossier,
     DossierCounter,
     DossierEvent,
     DossierPaper,
     DossierStatus,
     HandOver,
-    Pause,
     Procedure,
 )
 from lienthong.registry import service as registry
@@ -342,6 +339,15 @@ def _outcome(finished: datetime, due: datetime | None) -> str:
     return "early" if done < limit else "on_time" if done == limit else "late"
 
 
+def last_hop(session: Session, dossier: Dossier) -> HandOver | None:
+    return session.scalars(
+        select(HandOver)
+        .where(HandOver.dossier_id == dossier.id)
+        .order_by(HandOver.seq.desc())
+        .limit(1)
+    ).first()
+
+
 def _hand_over(
     session: Session,
     settings: Settings,
@@ -353,12 +359,7 @@ def _hand_over(
     role: str,
     at: datetime,
 ) -> HandOver:
-    previous = session.scalars(
-        select(HandOver)
-        .where(HandOver.dossier_id == dossier.id)
-        .order_by(HandOver.seq.desc())
-        .limit(1)
-    ).first()
+    previous = last_hop(session, dossier)
     if previous is not None and previous.outcome is None:
         previous.outcome = _outcome(at, previous.step_due_at)
     share = next((int(s["share"]) for s in procedure.steps if s["role"] == role), 0)
@@ -378,379 +379,3 @@ def _hand_over(
     )
     session.add(row)
     return row
-
-
-@dataclass(frozen=True)
-class Officer:
-    user_id: int
-    name: str
-    agency_codes: tuple[str, ...]
-
-
-def _check_officer(session: Session, dossier: Dossier, officer: Officer) -> Agency:
-    agency = session.get_one(Agency, dossier.agency_id)
-    handling = (
-        session.get(Agency, dossier.handling_agency_id) if dossier.handling_agency_id else None
-    )
-    if agency.code not in officer.agency_codes and (
-        handling is None or handling.code not in officer.agency_codes
-    ):
-        raise Forbidden(
-            f"Hồ sơ {dossier.code} thuộc {agency.name}; cán bộ của cơ quan khác không xử lý được.",
-            f"Dossier {dossier.code} belongs to {agency.name}; officers of other agencies cannot act on it.",
-            code="not_your_dossier",
-            details={"agency": agency.code},
-        )
-    return agency
-
-
-ACTIONS: dict[str, tuple[frozenset[int], int]] = {
-    "accept": (frozenset({S.SUBMITTED}), S.RECEIVED),
-    "refuse": (frozenset({S.SUBMITTED}), S.REFUSED),
-    "assign": (frozenset({S.RECEIVED, S.PROCESSING}), S.PROCESSING),
-    "hand_over": (frozenset({S.RECEIVED, S.PROCESSING}), S.PROCESSING),
-    "request_supplement": (frozenset({S.RECEIVED, S.PROCESSING}), S.SUPPLEMENT),
-    "supplement_received": (frozenset({S.SUPPLEMENT}), S.PROCESSING),
-    "request_fee": (frozenset({S.RECEIVED, S.PROCESSING}), S.FEE_REQUESTED),
-    "approve": (frozenset({S.PROCESSING}), S.DONE),
-    "return_result": (frozenset({S.DONE}), S.RETURNED),
-    "stop": (frozenset({S.RECEIVED, S.PROCESSING, S.SUPPLEMENT}), S.STOPPED),
-    "withdraw": (frozenset(OPEN), S.WITHDRAWN),
-}
-ACTION_LABELS = {
-    "accept": ("Tiếp nhận", "Accept"),
-    "refuse": ("Từ chối tiếp nhận", "Refuse"),
-    "assign": ("Phân công xử lý", "Assign"),
-    "hand_over": ("Chuyển bước xử lý", "Hand over"),
-    "request_supplement": ("Yêu cầu bổ sung", "Request papers"),
-    "supplement_received": ("Đã nhận bổ sung", "Papers received"),
-    "request_fee": ("Yêu cầu nộp phí", "Request fee"),
-    "approve": ("Phê duyệt, có kết quả", "Approve"),
-    "return_result": ("Trả kết quả", "Return the result"),
-    "stop": ("Dừng xử lý", "Stop"),
-    "withdraw": ("Rút hồ sơ", "Withdraw"),
-}
-NEEDS_REASON = {"refuse", "request_supplement", "stop"}
-
-
-def _assignee(session: Session, dossier: Dossier, user_id: int | None) -> Any:
-    from lienthong.accounts.models import Membership, User
-
-    agencies = [a for a in (dossier.agency_id, dossier.handling_agency_id) if a]
-    user = session.scalars(
-        select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(User.id == (user_id or 0), Membership.agency_id.in_(agencies))
-    ).first()
-    if user is None:
-        raise Invalid(
-            "Chọn cán bộ của cơ quan đang giải quyết hồ sơ.",
-            "Choose an officer of the agency handling the dossier.",
-            code="unknown_assignee",
-        )
-    return user
-
-
-def officers_of(session: Session, dossier: Dossier) -> list[Any]:
-    from lienthong.accounts.models import Membership, User
-
-    agencies = [a for a in (dossier.agency_id, dossier.handling_agency_id) if a]
-    return list(
-        session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.agency_id.in_(agencies), User.active.is_(True))
-            .order_by(User.full_name)
-            .distinct()
-        )
-    )
-
-
-def allowed_actions(dossier: Dossier) -> list[str]:
-    return [
-        a for a, (sources, _) in ACTIONS.items() if dossier.status in sources and a != "withdraw"
-    ]
-
-
-def act(
-    session: Session,
-    *,
-    settings: Settings,
-    blobs: BlobStore,
-    code: str,
-    action: str,
-    officer: Officer | None,
-    citizen_id: int | None = None,
-    reason: str | None = None,
-    to_unit: str | None = None,
-    to_agency: str | None = None,
-    assignee_id: int | None = None,
-    results: Sequence[Upload] = (),
-) -> Dossier:
-    dossier = get_dossier(session, code=code)
-    if action not in ACTIONS:
-        raise Invalid(
-            f"Không có thao tác '{action}'.", f"Unknown action '{action}'.", code="unknown_action"
-        )
-    if action == "withdraw":
-        if citizen_id is None or dossier.citizen_id != citizen_id:
-            raise Forbidden(
-                "Chỉ người nộp được rút hồ sơ của mình.",
-                "Only the applicant may withdraw a dossier.",
-                code="not_your_dossier",
-            )
-    else:
-        if officer is None:
-            raise Forbidden(
-                "Cần tài khoản cán bộ.", "An officer account is needed.", code="forbidden"
-            )
-        _check_officer(session, dossier, officer)
-    sources, target = ACTIONS[action]
-    if dossier.status not in sources:
-        raise Conflict(
-            f"Không thể '{ACTION_LABELS[action][0]}' khi hồ sơ đang ở trạng thái {STATUS_LABELS[dossier.status][0]}.",
-            f"Cannot '{ACTION_LABELS[action][1]}' a dossier that is {STATUS_LABELS[dossier.status][1]}.",
-            code="transition_not_allowed",
-            details={"status": dossier.status, "allowed_from": sorted(int(s) for s in sources)},
-        )
-    if action in NEEDS_REASON and not (reason or "").strip():
-        raise Invalid("Nhập lý do.", "Give the reason.", code="missing_reason")
-    procedure = session.get_one(Procedure, dossier.procedure_id)
-    agency = session.get_one(Agency, dossier.agency_id)
-    now = utcnow()
-    actor = officer.user_id if officer else None
-    if action == "accept":
-        _receive(session, settings, dossier, procedure, agency, officer_id=actor, at=now)
-    elif action == "refuse":
-        dossier.status = target
-        dossier.reason = reason
-        kpis.bump(session, agency_id=agency.id, at=now, measure="refused")
-    elif action == "assign":
-        assignee = _assignee(session, dossier, assignee_id)
-        dossier.assignee_id = assignee.id
-        dossier.status = target
-        to_unit = assignee.full_name
-    elif action == "hand_over":
-        if to_agency:
-            other = registry.get_agency(session, code=to_agency)
-            if other.status != AgencyStatus.ACTIVE:
-                raise Invalid(
-                    f"{other.name} không còn hoạt động.",
-                    f"{other.name} is no longer active.",
-                    code="agency_inactive",
-                )
-            dossier.handling_agency_id = None if other.id == dossier.agency_id else other.id
-            to_unit = other.name
-        current = dossier.step + 1
-        role = (
-            str(procedure.steps[min(current, len(procedure.steps) - 1)]["role"])
-            if procedure.steps
-            else "processing"
-        )
-        last = session.scalars(
-            select(HandOver)
-            .where(HandOver.dossier_id == dossier.id)
-            .order_by(HandOver.seq.desc())
-            .limit(1)
-        ).first()
-        _hand_over(
-            session,
-            settings,
-            dossier,
-            procedure,
-            to_unit=(to_unit or ROLE_UNITS.get(role, role)).strip(),
-            from_unit=last.to_unit if last else RECEPTION,
-            role=role,
-            at=now,
-        )
-        dossier.step = current
-        dossier.status = target
-    elif action in ("request_supplement", "stop"):
-        session.add(Pause(dossier_id=dossier.id, started_at=now, reason=reason or ""))
-        dossier.status = target
-        dossier.reason = reason
-    elif action == "supplement_received":
-        pause = session.scalars(
-            select(Pause).where(Pause.dossier_id == dossier.id, Pause.ended_at.is_(None))
-        ).first()
-        if pause is not None:
-            pause.ended_at = now
-        pauses = [
-            (p.started_at, p.ended_at)
-            for p in session.scalars(select(Pause).where(Pause.dossier_id == dossier.id))
-            if p.ended_at is not None
-        ]
-        assert dossier.received_at is not None
-        dossier.due_at = due_for(calendar(settings), procedure, dossier.received_at, pauses)
-        dossier.status = target
-    elif action == "request_fee":
-        dossier.status = target
-    elif action == "approve":
-        dossier.status = target
-        dossier.finished_at = now
-        dossier.outcome = _outcome(now, dossier.due_at)
-        for measure in ("finished", f"finished_{dossier.outcome}"):
-            kpis.bump(session, agency_id=agency.id, at=now, measure=measure)
-    elif action == "return_result":
-        if dossier.fee_vnd and dossier.payment_state != "paid":
-            raise Conflict(
-                "Hồ sơ chưa nộp phí, lệ phí.", "The fee has not been paid.", code="fee_unpaid"
-            )
-        for upload in results:
-            sha, content_type, size = store_upload(
-                blobs, upload, max_bytes=settings.onestop_max_file_bytes
-            )
-            session.add(
-                DossierPaper(
-                    dossier_id=dossier.id,
-                    name=upload.paper,
-                    kind="result",
-                    filename=upload.filename,
-                    content_type=content_type,
-                    blob_sha256=sha,
-                    size=size,
-                    digitised=True,
-                )
-            )
-        last = session.scalars(
-            select(HandOver)
-            .where(HandOver.dossier_id == dossier.id)
-            .order_by(HandOver.seq.desc())
-            .limit(1)
-        ).first()
-        _hand_over(
-            session,
-            settings,
-            dossier,
-            procedure,
-            to_unit="Công dân",
-            from_unit=last.to_unit if last else RECEPTION,
-            role="return",
-            at=now,
-        )
-        dossier.status = target
-        dossier.returned_at = now
-    elif action == "withdraw":
-        dossier.status = target
-        kpis.bump(session, agency_id=agency.id, at=now, measure="withdrawn")
-    if action != "accept":  # reception wrote its own "received" event
-        event(session, dossier, action, unit=to_unit, actor_id=actor or citizen_id, note=reason)
-    session.flush()
-    return dossier
-
-
-# ---- what people see ---------------------------------------------------------------------
-
-
-def public_view(session: Session, dossier: Dossier, lang: str = "vi") -> dict[str, Any]:
-    """For anyone holding the code: status and timeline, no personal data."""
-    procedure = session.get_one(Procedure, dossier.procedure_id)
-    agency = session.get_one(Agency, dossier.agency_id)
-    i = 1 if lang == "en" else 0
-    events = session.scalars(
-        select(DossierEvent)
-        .where(DossierEvent.dossier_id == dossier.id)
-        .order_by(DossierEvent.at, DossierEvent.id)
-    )
-    return {
-        "code": dossier.code,
-        "procedure": procedure.name,
-        "procedure_code": procedure.code,
-        "agency": agency.name,
-        "status": int(dossier.status),
-        "status_label": STATUS_LABELS[dossier.status][i],
-        "received_at": dossier.received_at,
-        "due_at": dossier.due_at,
-        "finished_at": dossier.finished_at,
-        "returned_at": dossier.returned_at,
-        "outcome": dossier.outcome,
-        "timeline": [
-            {
-                "at": e.at,
-                "action": e.action,
-                "label": (
-                    ACTION_LABELS.get(e.action)
-                    or (
-                        {
-                            "submitted": ("Nộp hồ sơ", "Submitted"),
-                            "received": ("Tiếp nhận", "Received"),
-                        }.get(e.action, (e.action, e.action))
-                    )
-                )[i],
-                "status": e.status,
-            }
-            for e in events
-        ],
-    }
-
-
-def citizen_dossiers(
-    session: Session, *, citizen_id: int, page: int, page_size: int
-) -> tuple[list[Dossier], int]:
-    base = select(Dossier).where(Dossier.citizen_id == citizen_id)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.scalars(
-        base.order_by(Dossier.created_at.desc()).offset((page - 1) * page_size).limit(page_size)
-    )
-    return list(rows), int(total)
-
-
-def queue(
-    session: Session,
-    *,
-    agency_codes: Sequence[str],
-    statuses: Sequence[int] | None,
-    page: int,
-    page_size: int,
-) -> tuple[list[Dossier], int]:
-    agencies = [
-        a.id for a in session.scalars(select(Agency).where(Agency.code.in_(list(agency_codes))))
-    ]
-    base = select(Dossier).where(
-        Dossier.agency_id.in_(agencies) | Dossier.handling_agency_id.in_(agencies)
-    )
-    base = base.where(Dossier.status.in_(list(statuses) if statuses else sorted(OPEN | {S.DONE})))
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.scalars(
-        base.order_by(Dossier.due_at.is_(None), Dossier.due_at, Dossier.created_at)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return list(rows), int(total)
-
-
-def urgency(dossier: Dossier, now: datetime | None = None) -> str | None:
-    """late, due_today or None, for highlighting queues."""
-    if dossier.due_at is None or dossier.status not in OPEN:
-        return None
-    now = now or utcnow()
-    if dossier.due_at < now:
-        return "late"
-    if dossier.due_at.astimezone(LOCAL_ZONE).date() == now.astimezone(LOCAL_ZONE).date():
-        return "due_today"
-    return None
-
-
-def papers(session: Session, dossier: Dossier) -> list[DossierPaper]:
-    return list(
-        session.scalars(
-            select(DossierPaper)
-            .where(DossierPaper.dossier_id == dossier.id)
-            .order_by(DossierPaper.kind, DossierPaper.id)
-        )
-    )
-
-
-def hand_overs(session: Session, dossier: Dossier) -> list[HandOver]:
-    return list(
-        session.scalars(
-            select(HandOver).where(HandOver.dossier_id == dossier.id).order_by(HandOver.seq)
-        )
-    )
-
-
-def officer_for(principal_grants: Sequence[Any], user_id: int, name: str) -> Officer:
-    roles = {"officer", "clerk", "leader", "admin"}
-    return Officer(
-        user_id, name, tuple(sorted({g.agency_code for g in principal_grants if g.role in roles}))
-    )
