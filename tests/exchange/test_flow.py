@@ -264,3 +264,25 @@ def test_other_agencies_see_nothing(
         ).status_code
         == 403
     )
+
+
+def test_attachments_never_serve_active_content_inline(
+    client: TestClient,
+    db: Session,
+    keyed: Runtime,
+    software: Callable[[str], Software],
+    run_jobs: Callable[[], int],
+) -> None:
+    import dataclasses
+
+    snv, ward = software(SNV), software(HONG_GAI)
+    package = draft_package(db, keyed, sender=SNV, to=[HONG_GAI])
+    hostile = dataclasses.replace(
+        package, attachments=[dataclasses.replace(package.attachments[0], content_type="text/html")]
+    )
+    doc = send(client, snv, signed(keyed, hostile)).json()["id"]
+    run_jobs()
+    response = client.get(f"/api/v1/documents/{doc}/attachments/0", headers=ward.headers)
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["x-content-type-options"] == "nosniff"

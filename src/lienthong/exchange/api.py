@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -23,6 +24,7 @@ from lienthong.registry.models import Agency
 from lienthong.web.deps import DB, NodeRuntime
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
+INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 AgencyParam = Annotated[str | None, Query(alias="agency", max_length=64)]
@@ -260,19 +262,18 @@ def get_attachment(
             "Không có tệp đính kèm này.", "No such attachment.", code="unknown_attachment"
         )
     handle = runtime.blobs.open(attachment.blob_sha256)
-    media = (
-        attachment.content_type
-        if attachment.content_type and "/" in attachment.content_type
-        else "application/octet-stream"
-    )
+    # The sender names the content type: only types a browser shows safely are served inline
+    # (a "text/html" attachment would otherwise run in this site's origin).
+    declared = (attachment.content_type or "").lower()
+    media = declared if declared in INLINE_TYPES else "application/octet-stream"
+    disposition = "inline" if media in INLINE_TYPES else "attachment"
     name = (attachment.name or f"attachment-{position}").replace('"', "")
-    from urllib.parse import quote
-
     return StreamingResponse(
         chunks(handle),
         media_type=media,
         headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}",
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
             "Content-Length": str(attachment.size),
         },
     )
