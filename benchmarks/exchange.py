@@ -65,6 +65,7 @@ from lienthong.exchange.edxml.reader import read
 from lienthong.exchange.edxml.signature import sign, verify
 from lienthong.exchange.edxml.stream import Limits
 from lienthong.exchange.edxml.writer import write_document
+from lienthong.exchange.routing import organization
 from lienthong.exchange.spool import CHUNK
 from lienthong.kernel.blobs import BlobRef
 from lienthong.kernel.clock import LOCAL_ZONE
@@ -126,19 +127,6 @@ def class_counts(count: int) -> list[int]:
     for i in by_remainder[: count - sum(counts)]:
         counts[i] += 1
     return counts
-
-
-def organization(agency: Agency) -> Organization:
-    return Organization(
-        organ_id=agency.code,
-        organ_name=agency.name,
-        organization_in_charge=agency.organization_in_charge,
-        organ_add=agency.address,
-        email=agency.email,
-        telephone=agency.phone,
-        fax=agency.fax,
-        website=agency.website,
-    )
 
 
 def setup_parties(database_url: str, keys: FileKeyStore) -> tuple[list[Sender], list[Organization]]:
