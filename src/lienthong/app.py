@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lienthong import __version__, migrations
 from lienthong.accounts import api as account_api
@@ -76,6 +76,53 @@ class JobCollector(Collector):
         except Exception:  # a scrape must not fail because the database is down; readyz says so
             log.warning("job metrics unavailable", exc_info=True)
         yield family
+
+
+class Observe:
+    """Request id, metrics and one structured log line per request, as plain ASGI middleware
+    (Starlette's BaseHTTPMiddleware costs a task and a stream per request)."""
+
+    def __init__(self, app: ASGIApp, *, requests_total: Counter, latency: Histogram) -> None:
+        self.app = app
+        self.requests_total = requests_total
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = given or uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            template = getattr(scope.get("route"), "path", "unmatched")
+            self.requests_total.labels(scope["method"], template, str(status)).inc()
+            self.latency.labels(scope["method"], template).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round(elapsed * 1000, 1),
+                },
+            )
 
 
 def _error_response(
@@ -198,31 +245,7 @@ def create_app(
     )
     metrics.register(JobCollector(session_factory))
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        requests_total.labels(request.method, template, str(response.status_code)).inc()
-        latency.labels(request.method, template).observe(elapsed)
-        response.headers["X-Request-Id"] = request_id
-        log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "ms": round(elapsed * 1000, 1),
-            },
-        )
-        return response
-
+    app.add_middleware(Observe, requests_total=requests_total, latency=latency)
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])

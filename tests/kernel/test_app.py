@@ -63,3 +63,10 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
             conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             == migrations.head_revision()
         )
+
+
+def test_every_answer_carries_a_request_id(client: TestClient) -> None:
+    given = client.get("/healthz", headers={"X-Request-Id": "abc123"})
+    assert given.headers["x-request-id"] == "abc123"
+    made = client.get("/api/v1/organizations/000.00.99.H49")
+    assert len(made.headers["x-request-id"]) == 16
