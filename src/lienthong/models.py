@@ -3,6 +3,7 @@
 from lienthong.accounts import models as accounts_models
 from lienthong.db import Base
 from lienthong.exchange import models as exchange_models
+from lienthong.federation import models as federation_models
 from lienthong.kernel import jobs
 from lienthong.onestop import models as onestop_models
 from lienthong.registry import models as registry_models
@@ -11,6 +12,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "exchange_models",
+    "federation_models",
     "jobs",
     "metadata",
     "onestop_models",

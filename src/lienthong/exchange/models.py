@@ -40,6 +40,12 @@ class Document(Base):
     received_at: Mapped[datetime] = mapped_column(index=True)
     # The answer given at intake, repeated to a sender that sends the same package again.
     intake_answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Federation: the node where the package entered the federation, the peer that handed it
+    # here, and the nodes it passed ({"node", "at"}), this one last. The trace travels beside
+    # the package, never inside it: the sender's signature covers the whole package.
+    origin_node: Mapped[str | None] = mapped_column(String(35))
+    arrived_from: Mapped[str | None] = mapped_column(String(35))
+    trace: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
 
 class DocumentAttachment(Base):
@@ -77,7 +83,7 @@ class Delivery(Base):
     note: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(
         String(16), default="pending"
-    )  # pending, delivered, waiting, recalled, withdrawn
+    )  # pending, delivered, waiting, forwarded, failed, recalled, withdrawn
     status_code: Mapped[str | None] = mapped_column(String(2))
     status_at: Mapped[datetime | None]
     pending_request: Mapped[str | None] = mapped_column(String(2))  # 13 awaiting 15 / 16

@@ -98,6 +98,10 @@ class Agency(Base):
     # The real code is not public: generated in the QĐ 20/2020 form, to be replaced by import.
     illustrative: Mapped[bool] = mapped_column(default=False)
     search_text: Mapped[str] = mapped_column(String(700), index=True)
+    # Directory feed: the version of the last change (see federation.directory) and the code this
+    # agency had before it was renamed, so that nodes holding the old code can follow.
+    dir_version: Mapped[int] = mapped_column(default=0, index=True)
+    old_code: Mapped[str | None] = mapped_column(String(35))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -130,3 +134,14 @@ class AgencyEvent(Base):
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DirectoryCounter(Base):
+    """One row: the last directory version handed out. Every flush that changes agencies takes
+    the next versions in its transaction (the row stays locked until commit), so a feed read
+    `since` a version never skips a change committed later with a smaller one."""
+
+    __tablename__ = "directory_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,1 @@
+"""Node-to-node transport, directory sync and store-and-forward."""
