@@ -145,3 +145,7 @@ class DirectoryCounter(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
+
+
+# Every Session of a process that knows Agency stamps directory versions on agency changes.
+from lienthong.registry import versioning as _versioning  # noqa: E402,F401

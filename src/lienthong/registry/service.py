@@ -340,6 +340,28 @@ def update_agency(session: Session, *, code: str, data: AgencyUpdate, actor: str
     return agency
 
 
+def rename(session: Session, *, code: str, new_code: str, actor: str) -> Agency:
+    """Give an agency a new code; `old_code` keeps the previous one for nodes still using it."""
+    agency = get_agency(session, code=code)
+    parsed = parse_code(new_code)
+    if find_agency(session, code=str(parsed)) is not None:
+        raise Conflict(
+            f"Mã {parsed} đã được dùng cho một cơ quan khác trong danh bạ.",
+            f"Code {parsed} is already used by an agency in the registry.",
+            code="agency_code_taken",
+            details={"code": agency.code, "new_code": str(parsed)},
+        )
+    changes: dict[str, Any] = {"code": [agency.code, str(parsed)]}
+    if agency.level != parsed.level:
+        changes["level"] = [agency.level, parsed.level]
+    agency.old_code, agency.code, agency.level = agency.code, str(parsed), parsed.level
+    agency.search_text = search_text_for(agency.name, agency.short_name, agency.code)
+    agency.updated_at = utcnow()
+    session.flush()
+    record(session, agency, actor=actor, action="rename", changes=changes)
+    return agency
+
+
 def _retirable(session: Session, code: str) -> Agency:
     agency = get_agency(session, code=str(parse_code(code)))
     if agency.status != AgencyStatus.ACTIVE:
