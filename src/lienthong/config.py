@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     vdxp_max_skew_seconds: int = Field(default=300, ge=1)
     log_checkpoint_minutes: int = Field(default=10, ge=1)
 
+    # Federation: node-to-node transport, store-and-forward, directory sync
+    peer_timeout_seconds: float = Field(default=30.0, gt=0)  # a silent peer, per read
+    peer_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    peer_retry_base_seconds: float = Field(default=2.0, gt=0)  # doubles per failure …
+    peer_retry_max_seconds: float = Field(default=300.0, gt=0)  # … up to this
+    forward_batch: int = Field(default=100, ge=1)
+    forward_lease_seconds: float = Field(default=90.0, gt=0)  # > peer timeouts
+    forward_poll_seconds: float = Field(default=0.5, gt=0)
+    directory_sync_seconds: float = Field(default=300.0, gt=0)
+    federation_max_skew_seconds: int = Field(default=300, ge=1)
+
     # One-stop services
     onestop_extra_days_off: list[str] = Field(default_factory=list)  # ISO dates decided each year
     onestop_make_up_days: list[str] = Field(default_factory=list)

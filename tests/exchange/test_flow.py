@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 
 from lienthong.exchange import log
 from lienthong.exchange.models import Delivery, Document, LogEntry
+from lienthong.federation import peers
+from lienthong.federation.models import Outbound
+from lienthong.kernel.pki import FileKeyStore, issue, pem
 from lienthong.runtime import Runtime
 
 from .conftest import (
@@ -123,6 +126,21 @@ def test_routing_follows_mergers_and_refuses_what_it_must(
     client: TestClient, db: Session, keyed: Runtime, software: Callable[[str], Software]
 ) -> None:
     snv = software(SNV)
+    alone = send(client, snv, signed(keyed, draft_package(db, keyed, sender=SNV, to=[VPCP])))
+    assert alone.status_code == 422, alone.text
+    assert alone.json()["error"]["code"] == "no_route_to_node"  # no peer, no national axis yet
+    assert isinstance(keyed.keys, FileKeyStore)
+    ca_key, ca_cert = keyed.keys.ensure_ca()
+    _key, axis_cert = issue(ca_key, ca_cert, common_name="lienthong node VN", agency_code="VN")
+    peers.add_peer(
+        db,
+        keys=keyed.keys,
+        code="VN",
+        base_url="http://axis.invalid",
+        certificate_pem=pem(axis_cert) + pem(ca_cert),
+        national=True,
+    )
+    db.commit()
     body = signed(
         keyed,
         draft_package(db, keyed, sender=SNV, to=[BACH_DANG, HA_LONG_CITY, "000.00.99.H49", VPCP]),
@@ -143,6 +161,10 @@ def test_routing_follows_mergers_and_refuses_what_it_must(
     ]
     states = {r["recipient_code"]: r["state"] for r in sent}
     assert states == {HONG_GAI: "pending", VPCP: "waiting"}
+    queued = db.scalars(
+        select(Outbound).where(Outbound.document_id == response.json()["document_id"])
+    ).all()
+    assert [(o.peer_code, o.recipients, o.state) for o in queued] == [("VN", [VPCP], "queued")]
 
 
 def test_no_valid_recipient_stores_nothing(

@@ -1,5 +1,9 @@
 """The job table: claim, retry with backoff, dead letters, requeue, and no double claims."""
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from typing import Any
@@ -123,6 +127,30 @@ def test_stale_running_job_is_claimed_again(
     finished = jobs.Worker(factory=session_factory, handlers={"test.flaky": Flaky(0)}).run_once()
     assert finished is not None
     assert finished.status == jobs.DONE
+
+
+def test_jobs_of_a_killed_worker_are_released_at_once_not_after_the_lease(
+    session_factory: sessionmaker[Session], db: Session
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    holders = {
+        "killed": f"{host}:{gone.pid}:worker-1",
+        "alive": f"{host}:{os.getppid()}:worker-1",  # another live process of this host
+        "elsewhere": f"other-host:{gone.pid}:worker-1",  # only its lease can tell
+    }
+    ids = {}
+    for name, holder in holders.items():
+        job = jobs.enqueue(db, kind="test.orphan", payload={})
+        job.status, job.locked_by, job.locked_at = jobs.RUNNING, holder, utcnow()
+        ids[name] = job.id
+    db.commit()
+    with session_factory.begin() as session:
+        assert jobs.release_orphans(session, worker_id=jobs.process_id("worker-9")) == 1
+    db.expire_all()
+    states = {name: db.get_one(jobs.Job, job_id).status for name, job_id in ids.items()}
+    assert states == {"killed": jobs.PENDING, "alive": jobs.RUNNING, "elsewhere": jobs.RUNNING}
 
 
 def test_concurrent_workers_never_claim_the_same_job(engine: Engine) -> None:

@@ -68,6 +68,8 @@ def document_json(document: Document, sender: Agency, **extra: Any) -> dict[str,
         "signer_subject": document.signer_subject,
         "received_at": document.received_at,
         "replaced_by": document.replaced_by_id,
+        "origin_node": document.origin_node,
+        "trace": document.trace,
         **extra,
     }
 

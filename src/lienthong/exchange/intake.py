@@ -5,7 +5,7 @@ refused package holds no record and is harmless)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from lienthong.kernel import jobs
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError, Conflict, Forbidden, Invalid
 from lienthong.registry import service as registry
+from lienthong.registry.models import Agency
 from lienthong.runtime import Runtime
 
 DELIVER_JOB = "exchange.deliver"
@@ -83,7 +84,7 @@ def signature_state(
     return "unsigned", None
 
 
-def _check_attachments(package: DocumentPackage) -> None:
+def check_attachments(package: DocumentPackage) -> None:
     manifest = {m.content_id for m in package.manifest}
     bodies = {a.content_id for a in package.attachments}
     problems = []
@@ -132,124 +133,31 @@ def receive_document(
             code="document_id_conflict",
             details={"document_id": package.document_id, "id": existing.id},
         )
-    _check_attachments(package)
+    check_attachments(package)
     signature, subject = signature_state(runtime, result, may_remote_sign=may_remote_sign)
-    node = runtime.settings.node_code
-    routes: list[routing.Route] = []
-    seen: set[int] = set()
-    results: list[dict[str, Any]] = []
-    for recipient in package.to:
-        route = routing.resolve(session, code=recipient.organ_id, node_code=node)
-        if route.agency is not None and route.agency.id in seen:
-            results.append(
-                {
-                    "code": recipient.organ_id,
-                    "result": "duplicate",
-                    "delivered_to": route.agency.code,
-                }
-            )
-            continue
-        if route.agency is not None:
-            seen.add(route.agency.id)
-            routes.append(route)
-            results.append(
-                {
-                    "code": recipient.organ_id,
-                    "result": "accepted",
-                    "delivered_to": route.agency.code,
-                    "route": route.route,
-                    "note": route.note_vi,
-                    "note_en": route.note_en,
-                }
-            )
-        else:
-            results.append(
-                {
-                    "code": recipient.organ_id,
-                    "result": "refused",
-                    "error": route.refused_code,
-                    "message": route.refused_vi,
-                    "message_en": route.refused_en,
-                    "successor_codes": route.successors,
-                }
-            )
-    if not routes:
-        codes = {r["error"] for r in results if r["result"] == "refused"}
-        first = next(r for r in results if r["result"] == "refused")
-        raise Invalid(
-            first["message"]
-            if len(results) == 1
-            else "Không có cơ quan nhận nào hợp lệ; gói tin không được lưu.",
-            first["message_en"]
-            if len(results) == 1
-            else "No recipient is valid; the package was not stored.",
-            code=codes.pop() if len(codes) == 1 else "no_valid_recipient",
-            details={"recipients": results},
-        )
-    target = _target(session, package, sender.id)
+    routes, results = route_recipients(
+        session,
+        codes=[r.organ_id for r in package.to],
+        node_code=runtime.settings.node_code,
+        visited=(runtime.settings.node_code,),
+    )
+    refuse_if_nothing_routed(routes, results)
+    target = find_target(session, package, sender.id)
     assert result.stream.raw_blob is not None
     stored_sha = result.stream.raw_blob.sha256
     if signature == "remote":
         stored_sha = _sign_remotely(runtime, package, agency_code)
-    now = utcnow()
-    document = Document(
-        sender_id=sender.id,
-        document_id=package.document_id,
-        package_sha256=result.stream.sha256,
-        stored_sha256=stored_sha,
-        package_size=result.stream.size,
-        business_type=package.business.doc_type,
-        target_id=target.id if target else None,
-        subject=package.subject,
-        code_number=package.code_number,
-        code_notation=package.code_notation,
-        type_name=package.type_name,
-        priority=package.priority,
-        promulgation_date=package.promulgation_date,
-        due_date=package.due_date,
-        signer_name=package.signer_full_name,
+    document = new_document(
+        session,
+        result=result,
+        sender=sender,
+        stored_sha=stored_sha,
         signature=signature,
         signer_subject=subject,
-        received_at=now,
-        intake_answer={},
+        target=target,
+        trace=[{"node": runtime.settings.node_code, "at": iso_now()}],
     )
-    session.add(document)
-    session.flush()
-    for position, attachment in enumerate(package.attachments):
-        assert attachment.blob is not None
-        session.add(
-            DocumentAttachment(
-                document_fk=document.id,
-                position=position,
-                content_id=attachment.content_id,
-                name=attachment.attachment_name,
-                content_type=attachment.content_type,
-                description=attachment.description,
-                blob_sha256=attachment.blob.sha256,
-                size=attachment.blob.size,
-            )
-        )
-    for route in routes:
-        assert route.agency is not None
-        waiting = route.route == "federation"
-        delivery = Delivery(
-            document_fk=document.id,
-            recipient_id=route.agency.id,
-            addressed_code=route.addressed_code,
-            route=route.route,
-            note=route.note_vi,
-            state="waiting" if waiting else "pending",
-            created_at=now,
-        )
-        session.add(delivery)
-        session.flush()
-        if not waiting:
-            jobs.enqueue(
-                session,
-                kind=DELIVER_JOB,
-                payload={"delivery_id": delivery.id},
-                max_attempts=runtime.settings.job_max_attempts,
-            )
+    create_deliveries(session, runtime=runtime, document=document, routes=routes)
     if target is not None:
         from lienthong.exchange import service
 
@@ -269,7 +177,171 @@ def receive_document(
     return answer, False
 
 
-def _target(session: Session, package: DocumentPackage, sender_id: int) -> Document | None:
+def iso_now() -> str:
+    return utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def route_recipients(
+    session: Session, *, codes: Iterable[str], node_code: str, visited: Collection[str]
+) -> tuple[list[routing.Route], list[dict[str, Any]]]:
+    """Each recipient code resolved once: the routes to deliver on, and the answer per code.
+    `visited` are the nodes the package has passed, which it must not return to."""
+    routes: list[routing.Route] = []
+    seen: set[int] = set()
+    results: list[dict[str, Any]] = []
+    for code in codes:
+        route = routing.resolve(session, code=code, node_code=node_code, visited=visited)
+        if route.agency is not None and route.agency.id in seen:
+            results.append({"code": code, "result": "duplicate", "delivered_to": route.agency.code})
+            continue
+        if route.agency is not None:
+            seen.add(route.agency.id)
+            routes.append(route)
+            results.append(
+                {
+                    "code": code,
+                    "result": "accepted",
+                    "delivered_to": route.agency.code,
+                    "route": route.route,
+                    "note": route.note_vi,
+                    "note_en": route.note_en,
+                }
+            )
+        else:
+            results.append(
+                {
+                    "code": code,
+                    "result": "refused",
+                    "error": route.refused_code,
+                    "message": route.refused_vi,
+                    "message_en": route.refused_en,
+                    "successor_codes": route.successors,
+                }
+            )
+    return routes, results
+
+
+def refuse_if_nothing_routed(routes: list[routing.Route], results: list[dict[str, Any]]) -> None:
+    if routes:
+        return
+    refused = [r for r in results if r["result"] == "refused"]
+    if not refused:
+        raise Invalid(
+            "Gói tin không có cơ quan nhận.",
+            "The package names no recipient.",
+            code="no_valid_recipient",
+            details={"recipients": results},
+        )
+    codes = {r["error"] for r in refused}
+    first = refused[0]
+    raise Invalid(
+        first["message"]
+        if len(results) == 1
+        else "Không có cơ quan nhận nào hợp lệ; gói tin không được lưu.",
+        first["message_en"]
+        if len(results) == 1
+        else "No recipient is valid; the package was not stored.",
+        code=codes.pop() if len(codes) == 1 else "no_valid_recipient",
+        details={"recipients": results},
+    )
+
+
+def new_document(
+    session: Session,
+    *,
+    result: ReadResult,
+    sender: Agency,
+    stored_sha: str,
+    signature: str,
+    signer_subject: str | None,
+    target: Document | None,
+    trace: list[dict[str, str]],
+    arrived_from: str | None = None,
+) -> Document:
+    package = result.package
+    assert isinstance(package, DocumentPackage)
+    document = Document(
+        sender_id=sender.id,
+        document_id=package.document_id,
+        package_sha256=result.stream.sha256,
+        stored_sha256=stored_sha,
+        package_size=result.stream.size,
+        business_type=package.business.doc_type,
+        target_id=target.id if target else None,
+        subject=package.subject,
+        code_number=package.code_number,
+        code_notation=package.code_notation,
+        type_name=package.type_name,
+        priority=package.priority,
+        promulgation_date=package.promulgation_date,
+        due_date=package.due_date,
+        signer_name=package.signer_full_name,
+        signature=signature,
+        signer_subject=signer_subject,
+        received_at=utcnow(),
+        intake_answer={},
+        origin_node=trace[0]["node"] if trace else None,
+        arrived_from=arrived_from,
+        trace=trace,
+    )
+    session.add(document)
+    session.flush()
+    for position, attachment in enumerate(package.attachments):
+        assert attachment.blob is not None
+        session.add(
+            DocumentAttachment(
+                document_fk=document.id,
+                position=position,
+                content_id=attachment.content_id,
+                name=attachment.attachment_name,
+                content_type=attachment.content_type,
+                description=attachment.description,
+                blob_sha256=attachment.blob.sha256,
+                size=attachment.blob.size,
+            )
+        )
+    return document
+
+
+def create_deliveries(
+    session: Session, *, runtime: Runtime, document: Document, routes: list[routing.Route]
+) -> list[Delivery]:
+    """One delivery per recipient: local ones queued for the inbox, the others for their node."""
+    now = utcnow()
+    created = []
+    remote: list[tuple[Delivery, Agency]] = []
+    for route in routes:
+        assert route.agency is not None
+        waiting = route.route == "federation"
+        delivery = Delivery(
+            document_fk=document.id,
+            recipient_id=route.agency.id,
+            addressed_code=route.addressed_code,
+            route=route.route,
+            note=route.note_vi,
+            state="waiting" if waiting else "pending",
+            created_at=now,
+        )
+        session.add(delivery)
+        session.flush()
+        created.append(delivery)
+        if waiting:
+            remote.append((delivery, route.agency))
+        else:
+            jobs.enqueue(
+                session,
+                kind=DELIVER_JOB,
+                payload={"delivery_id": delivery.id},
+                max_attempts=runtime.settings.job_max_attempts,
+            )
+    if remote:
+        from lienthong.federation import outbox
+
+        outbox.queue_document(session, runtime=runtime, document=document, targets=remote)
+    return created
+
+
+def find_target(session: Session, package: DocumentPackage, sender_id: int) -> Document | None:
     """The document a recall (1), update (2) or replacement (3) is about: each names it in its
     own place (§5 of the reference)."""
     kind = package.business.doc_type

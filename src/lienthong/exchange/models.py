@@ -96,6 +96,9 @@ class Delivery(Base):
 
 class DeliveryStatus(Base):
     __tablename__ = "delivery_status"
+    # The same status package is recorded once per delivery, even when a peer sends it twice
+    # at once (a retry racing a slow first attempt).
+    __table_args__ = (UniqueConstraint("delivery_id", "package_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -25,16 +26,18 @@ class Route:
     refused_vi: str | None = None
     refused_en: str | None = None
     successors: list[str] = field(default_factory=list)
+    hop: str | None = None  # the peer a federation route leaves through
 
     @property
     def accepted(self) -> bool:
         return self.agency is not None
 
 
-def resolve(session: Session, *, code: str, node_code: str) -> Route:
+def resolve(session: Session, *, code: str, node_code: str, visited: Collection[str] = ()) -> Route:
     """Active local agency → its inbox; merged or dissolved with exactly one successor → the
     successor (followed along a chain of reorganisations); several → refused with the list;
-    unknown → refused; served by another node → queued for federation."""
+    unknown → refused; served by another node → queued for that node, directly when it is a
+    peer, else through the national axis, never back through a node in `visited`."""
     route = Route(addressed_code=code)
     try:
         agency = registry.find_agency(session, code=code)
@@ -73,11 +76,28 @@ def resolve(session: Session, *, code: str, node_code: str) -> Route:
         )
         route.note_en = f"{code} no longer exists; the document went to its successor {agency.name} ({agency.code})."
     if agency.serving_node != node_code:
+        from lienthong.federation import peers
+
+        target = agency.serving_node
+        hop = peers.next_hop(session, own=node_code, dest=target, visited=visited)
+        if hop is None:
+            route.agency = None
+            route.refused_code = "no_route_to_node"
+            route.refused_vi = (
+                f"{agency.name} do nút {target} phục vụ, nhưng nút này chưa có đường tới nút đó "
+                "(chưa kết nối trực tiếp, cũng chưa kết nối trục quốc gia)."
+            )
+            route.refused_en = (
+                f"{agency.name} is served by node {target}, and this node has no route to it "
+                "(neither a peer nor the national axis)."
+            )
+            return route
         route.route = "federation"
-        route.note_vi = (route.note_vi or "") + f" Chờ chuyển sang nút {agency.serving_node}."
-        route.note_en = (
-            route.note_en or ""
-        ) + f" Waiting for transfer to node {agency.serving_node}."
+        route.hop = hop
+        via_vi = f" qua nút {hop}" if hop != target else ""
+        via_en = f" through node {hop}" if hop != target else ""
+        route.note_vi = ((route.note_vi or "") + f" Chuyển sang nút {target}{via_vi}.").strip()
+        route.note_en = ((route.note_en or "") + f" Sent on to node {target}{via_en}.").strip()
     elif not hops:
         route.route = "local"
     return route

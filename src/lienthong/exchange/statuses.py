@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lienthong.exchange import log
 from lienthong.exchange.edxml.model import ResponseFor, StaffInfo, StatusPackage
 from lienthong.exchange.edxml.reader import ReadResult
-from lienthong.exchange.edxml.signature import sign
+from lienthong.exchange.edxml.signature import sign, verify
 from lienthong.exchange.edxml.writer import write_status
 from lienthong.exchange.intake import check_sender, signature_state
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document
@@ -91,6 +91,12 @@ def _store_status_package(
     return writer.finish().sha256
 
 
+def node_signer(runtime: Runtime) -> SigningIdentity:
+    """The node signs the statuses it records itself: with its federation certificate once it
+    has one (other nodes check it), else with its own CA key."""
+    return runtime.keys.transport_identity() or runtime.keys.node_identity()
+
+
 def status_package(
     document: Document,
     sender: Agency,
@@ -137,7 +143,7 @@ def deliver(session: Session, *, runtime: Runtime, delivery_id: int) -> None:
         description="Đã đến - hệ thống của cơ quan nhận đã nhận, văn thư chưa xử lý",
         staff=None,
     )
-    sha = _store_status_package(runtime, package, runtime.keys.node_identity())
+    sha = _store_status_package(runtime, package, node_signer(runtime))
     record(
         session,
         delivery,
@@ -148,6 +154,9 @@ def deliver(session: Session, *, runtime: Runtime, delivery_id: int) -> None:
         package_sha=sha,
         at=now,
     )
+    _tell_other_node(
+        session, runtime, document, delivery, from_code=recipient.code, code=ARRIVED, sha=sha
+    )
     log.append(
         session,
         direction="out",
@@ -155,6 +164,38 @@ def deliver(session: Session, *, runtime: Runtime, delivery_id: int) -> None:
         sender_code=recipient.code,
         document_id=document.document_id,
         package_sha256=sha,
+    )
+
+
+def _tell_other_node(
+    session: Session,
+    runtime: Runtime,
+    document: Document,
+    delivery: Delivery,
+    *,
+    from_code: str,
+    code: str,
+    sha: str,
+    trace: list[dict[str, str]] | None = None,
+) -> None:
+    """A status whose other party is served by another node goes there (federation)."""
+    if delivery.route != "federation" and document.origin_node in (
+        None,
+        runtime.settings.node_code,
+    ):
+        return
+    from lienthong.federation import outbox
+
+    outbox.queue_status(
+        session,
+        runtime=runtime,
+        document=document,
+        delivery=delivery,
+        from_code=from_code,
+        by_sender=STATUS_CODES[code].by == "sender",
+        blob_sha256=sha,
+        size=runtime.blobs.size(sha),
+        trace=trace,
     )
 
 
@@ -291,10 +332,16 @@ def receive_status_package(
     result: ReadResult,
     agency_code: str,
     may_remote_sign: bool,
+    peer_trace: list[dict[str, str]] | None = None,
 ) -> tuple[dict[str, Any], bool]:
+    """A status package from an agency's software, or (with `peer_trace`) handed over by a
+    peer node: then the From agency must be served elsewhere, the package must carry its own
+    signature (the agency's, or its node's), and 01 marks a forwarded delivery delivered."""
     package = result.package
     assert isinstance(package, StatusPackage)
-    check_sender(result, agency_code)
+    from_peer = peer_trace is not None
+    if not from_peer:
+        check_sender(result, agency_code)
     repeated = session.scalars(
         select(DeliveryStatus).where(DeliveryStatus.package_sha256 == result.stream.sha256)
     ).first()
@@ -304,8 +351,11 @@ def receive_status_package(
             "document_id": package.response_for.document_id,
             "recorded": True,
         }, True
-    signature_state(runtime, result, may_remote_sign=may_remote_sign)
     from_agency = registry.get_agency(session, code=agency_code)
+    if from_peer:
+        _check_peer_status(runtime, result, from_agency)
+    else:
+        signature_state(runtime, result, may_remote_sign=may_remote_sign)
     deliveries, as_sender, document = find_deliveries(
         session,
         document_id=package.response_for.document_id or "",
@@ -318,9 +368,22 @@ def receive_status_package(
             "No recipient matches this status.",
             code="unknown_document",
         )
+    arrived = from_peer and package.status_code == ARRIVED and not as_sender
     for delivery in deliveries:
-        check_transition(delivery, code=package.status_code, as_sender=as_sender)
+        if arrived:
+            if delivery.route != "federation" or delivery.status_code is not None:
+                raise Conflict(
+                    "Trạng thái 01 chỉ đến cho văn bản đã chuyển sang nút khác, và chỉ một lần.",
+                    "Status 01 comes once, for a delivery handed to another node.",
+                    code="status_out_of_order",
+                    details={"state": delivery.state, "current": delivery.status_code},
+                )
+        else:
+            check_transition(delivery, code=package.status_code, as_sender=as_sender)
     for delivery in deliveries:
+        if arrived:
+            delivery.state = "delivered"
+            delivery.delivered_at = utcnow()
         record(
             session,
             delivery,
@@ -329,6 +392,17 @@ def receive_status_package(
             by=from_agency,
             staff=package.staff,
             package_sha=result.stream.sha256,
+        )
+        assert result.stream.raw_blob is not None
+        _tell_other_node(
+            session,
+            runtime,
+            document,
+            delivery,
+            from_code=from_agency.code,
+            code=package.status_code,
+            sha=result.stream.raw_blob.sha256,
+            trace=peer_trace,
         )
     log.append(
         session,
@@ -344,6 +418,32 @@ def receive_status_package(
         "id": document.id,
         "recipients": len(deliveries),
     }, False
+
+
+def _check_peer_status(runtime: Runtime, result: ReadResult, from_agency: Agency) -> None:
+    if from_agency.serving_node == runtime.settings.node_code:
+        raise Forbidden(
+            f"{from_agency.code} do chính nút này phục vụ: nút khác không gửi trạng thái thay được.",
+            f"{from_agency.code} is served by this node: another node cannot send its statuses.",
+            code="sender_is_local",
+        )
+    package = result.package
+    if package.signature is None:
+        if runtime.settings.signature_required:
+            raise Invalid(
+                "Gói trạng thái chuyển qua nút khác phải được ký số.",
+                "A status package handed over by another node must be signed.",
+                code="signature_required",
+            )
+        return
+    verify(
+        package.signature,
+        result.stream,
+        sender_code=from_agency.code,
+        keys=runtime.keys,
+        allow_sha1=runtime.settings.allow_sha1,
+        also=(from_agency.serving_node,),
+    )
 
 
 def post_status(
@@ -386,7 +486,7 @@ def post_status(
     for delivery in deliveries:
         check_transition(delivery, code=code, as_sender=as_sender)
     rows = []
-    identity = runtime.keys.identity(actor.code) or runtime.keys.node_identity()
+    identity = runtime.keys.identity(actor.code) or node_signer(runtime)
     for delivery in deliveries:
         about = session.get_one(Agency, delivery.recipient_id) if as_sender else None
         package = status_package(
@@ -403,6 +503,9 @@ def post_status(
                 staff=staff,
                 package_sha=sha,
             )
+        )
+        _tell_other_node(
+            session, runtime, document, delivery, from_code=actor.code, code=code, sha=sha
         )
         log.append(
             session,

@@ -30,6 +30,7 @@ class BlobStore(Protocol):
     def writer(self) -> BlobWriter: ...
     def open(self, sha256: str) -> BinaryIO: ...
     def exists(self, sha256: str) -> bool: ...
+    def size(self, sha256: str) -> int: ...
 
 
 class FileBlobWriter:
@@ -83,6 +84,9 @@ class FileBlobStore:
 
     def open(self, sha256: str) -> BinaryIO:
         return self.path(sha256).open("rb")
+
+    def size(self, sha256: str) -> int:
+        return self.path(sha256).stat().st_size
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()

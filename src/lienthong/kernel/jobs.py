@@ -9,6 +9,7 @@ claims them. Handlers must be idempotent: a job may run twice after a crash.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import socket
 import threading
@@ -109,6 +110,49 @@ def claim(session: Session, *, worker_id: str, now: datetime | None = None) -> J
     return job
 
 
+def process_id(suffix: str) -> str:
+    """host:pid:suffix, the name a worker writes on what it holds (jobs, peer leases)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{suffix}"
+
+
+def orphaned(holder: str | None, me: str) -> bool:
+    """Whether a claim was left by a process of this host that is gone (killed, crashed):
+    its work can be taken over at once instead of after the lease. A holder with this very
+    name is a previous incarnation when the new process happens to get the same pid."""
+    if holder is None:
+        return False
+    if holder == me:
+        return True
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def release_orphans(session: Session, *, worker_id: str) -> int:
+    """Put back the running jobs of dead processes of this host (called when a worker starts)."""
+    released = 0
+    for job in session.scalars(select(Job).where(Job.status == RUNNING)):
+        if orphaned(job.locked_by, worker_id):
+            job.status = PENDING
+            job.locked_by = None
+            job.run_after = utcnow()
+            released += 1
+    if released:
+        log.warning("released jobs of a stopped worker", extra={"count": released})
+    return released
+
+
 def backoff(attempt: int, base_seconds: float) -> timedelta:
     # Exponential with ±20 % jitter so that a crowd of retries does not arrive together.
     seconds = base_seconds * (2 ** max(attempt - 1, 0))
@@ -126,7 +170,7 @@ class Worker:
 
     def __post_init__(self) -> None:
         if not self.worker_id:
-            self.worker_id = f"{socket.gethostname()}:{threading.get_ident()}"
+            self.worker_id = process_id(f"worker-{threading.get_ident()}")
 
     def run_once(self) -> Job | None:
         with self.factory.begin() as session:
@@ -174,6 +218,11 @@ class Worker:
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         log.info("worker started", extra={"worker": self.worker_id})
+        try:
+            with self.factory.begin() as session:
+                release_orphans(session, worker_id=self.worker_id)
+        except Exception:
+            log.exception("could not release orphaned jobs")
         while not stop.is_set():
             try:
                 if self.run_once() is None:

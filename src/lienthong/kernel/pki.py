@@ -6,7 +6,7 @@ Keys are loaded once and cached by the key store: a PEM is never parsed per pack
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,6 +38,7 @@ class SigningIdentity:
 class KeyStore(Protocol):
     def identity(self, agency_code: str) -> SigningIdentity | None: ...
     def node_identity(self) -> SigningIdentity: ...
+    def transport_identity(self) -> SigningIdentity | None: ...
     def trust_anchors(self) -> Sequence[x509.Certificate]: ...
     def revoked_serials(self) -> frozenset[int]: ...
     def secret_box(self) -> Fernet: ...
@@ -149,9 +150,11 @@ def check_chain(
     revoked: frozenset[int],
     sender_code: str,
     at: datetime | None = None,
+    also: Collection[str] = (),
 ) -> x509.Certificate:
     """The leaf, once it is shown to chain to an anchor, be valid at `at`, not be revoked, and
-    belong to the sending agency."""
+    belong to the sending agency (or to one of `also`: the node that serves it, which signs the
+    statuses it records for the agency)."""
     if not chain:
         raise CertificateProblem(
             "Gói tin không kèm chứng thư số.",
@@ -196,12 +199,19 @@ def check_chain(
                 code="untrusted_certificate",
                 details={"issuer": current.issuer.rfc4514_string()},
             )
+        if not _is_ca(parent):
+            raise CertificateProblem(
+                "Chứng thư số được cấp bởi một chứng thư không phải của tổ chức chứng thực.",
+                "The certificate was issued by a certificate that is not a CA.",
+                code="untrusted_certificate",
+                details={"issuer": parent.subject.rfc4514_string()},
+            )
         pool.remove(parent)
         current = parent
     else:  # pragma: no cover - the loop always breaks or raises
         raise CertificateProblem("Chuỗi chứng thư quá dài.", "Certificate chain too long.")
     owner = agency_code_of(leaf)
-    if owner != sender_code:
+    if owner != sender_code and owner not in also:
         raise CertificateProblem(
             f"Chứng thư số cấp cho '{owner or leaf.subject.rfc4514_string()}', không phải cho cơ quan gửi {sender_code}.",
             f"The certificate belongs to '{owner or leaf.subject.rfc4514_string()}', not to the sender {sender_code}.",
@@ -209,6 +219,51 @@ def check_chain(
             details={"certificate_owner": owner, "sender": sender_code},
         )
     return leaf
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def issue_intermediate(
+    root_key: PrivateKey,
+    root_cert: x509.Certificate,
+    *,
+    key: PrivateKey,
+    subject: x509.Name,
+    days: int = 3650,
+) -> x509.Certificate:
+    """A CA certificate for an existing key and name, under the federation's root: the node's
+    agency certificates, issued by that key, then chain to the root at every node."""
+    now = utcnow()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(root_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(min(now + timedelta(days=days), root_cert.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -244,6 +299,8 @@ class FileKeyStore:
         anchors/*.pem             more trust anchors, e.g. the government CA chain
         revoked.txt               revoked serial numbers in hex, one a line (from the CRLs)
         agencies/<code>.key|.pem  keys held for remote signing, chain in the .pem, leaf first
+        node.key, node.pem        the node's federation identity (`lienthong node init`):
+                                  signs node-to-node requests and the node's own statuses
     """
 
     def __init__(self, root: Path) -> None:
@@ -313,6 +370,55 @@ class FileKeyStore:
             key, cert = self.ensure_ca()
             self._node = SigningIdentity(key, (cert,))
         return self._node
+
+    def transport_identity(self) -> SigningIdentity | None:
+        """The node's certificate under the federation's root, once `node init` has made it."""
+        with self._lock:
+            if "\0node" in self._identities:
+                return self._identities["\0node"]
+        identity = None
+        if (self.root / "node.key").exists():
+            key = serialization.load_pem_private_key(
+                (self.root / "node.key").read_bytes(), password=None
+            )
+            assert isinstance(key, rsa.RSAPrivateKey)
+            chain = x509.load_pem_x509_certificates((self.root / "node.pem").read_bytes())
+            identity = SigningIdentity(key, tuple(chain))
+        with self._lock:
+            self._identities["\0node"] = identity
+        return identity
+
+    def join_federation(
+        self, *, node_code: str, root_key: PrivateKey, root_cert: x509.Certificate
+    ) -> SigningIdentity:
+        """Make this node a member of the federation whose root is given: a node certificate
+        (UID = node code), the root as a trust anchor, and the node's agency CA re-certified
+        under the root (same key and name, so certificates it already issued stay valid and
+        now chain to the root everywhere). Running it again changes nothing."""
+        current = self.transport_identity()
+        if current is not None and current.chain[-1] == root_cert:
+            return current
+        ca_key, ca_cert = self.ensure_ca()
+        intermediate = issue_intermediate(root_key, root_cert, key=ca_key, subject=ca_cert.subject)
+        (self.root / "anchors").mkdir(parents=True, exist_ok=True)
+        (self.root / "anchors" / "federation.pem").write_bytes(pem(root_cert))
+        (self.root / "ca.pem").write_bytes(pem(intermediate))
+        for chain_path in sorted((self.root / "agencies").glob("*.pem")):
+            leaf = x509.load_pem_x509_certificates(chain_path.read_bytes())[0]
+            chain_path.write_bytes(pem(leaf) + pem(intermediate))
+        key, cert = issue(
+            root_key, root_cert, common_name=f"lienthong node {node_code}", agency_code=node_code
+        )
+        (self.root / "node.key").write_bytes(_key_pem(key))
+        (self.root / "node.key").chmod(0o600)
+        (self.root / "node.pem").write_bytes(pem(cert) + pem(root_cert))
+        with self._lock:
+            self._identities.clear()
+        self._anchors = None
+        self._node = None
+        identity = self.transport_identity()
+        assert identity is not None
+        return identity
 
     def trust_anchors(self) -> Sequence[x509.Certificate]:
         if self._anchors is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -131,6 +131,7 @@ def verify(
     sender_code: str,
     keys: KeyStore,
     allow_sha1: bool,
+    also: Collection[str] = (),
 ) -> x509.Certificate:
     """The signer's certificate, once the digest, the signature value and the certificate chain
     all check out; otherwise a typed refusal saying which."""
@@ -179,7 +180,11 @@ def verify(
             "The certificate in KeyInfo cannot be read.",
         ) from exc
     leaf = check_chain(
-        chain, anchors=keys.trust_anchors(), revoked=keys.revoked_serials(), sender_code=sender_code
+        chain,
+        anchors=keys.trust_anchors(),
+        revoked=keys.revoked_serials(),
+        sender_code=sender_code,
+        also=also,
     )
     signed_info = _canonical_from_events(stream, exclusive=info.canonicalization in _EXCLUSIVE)
     try:
