@@ -37,6 +37,8 @@ from lienthong.db import make_engine, make_session_factory
 from lienthong.exchange import api as exchange_api
 from lienthong.exchange import pages as exchange_pages
 from lienthong.exchange import vdxp
+from lienthong.federation import api as federation_api
+from lienthong.federation import pages as federation_pages
 from lienthong.kernel import jobs
 from lienthong.kernel.errors import AppError
 from lienthong.onestop import api as onestop_api
@@ -288,6 +290,9 @@ def create_app(
     app.include_router(account_api.router)
     app.include_router(account_pages.router)
     app.include_router(registry_pages.router)
+    app.include_router(federation_api.router)
+    app.include_router(federation_api.operator)
+    app.include_router(federation_pages.router)
     return app
 
 

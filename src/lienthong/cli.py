@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,10 +15,16 @@ from lienthong.accounts.cli import app as user_app
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
 from lienthong.exchange.cli import doc_app, log_app
+from lienthong.federation.cli import directory_app, node_app, peer_app
 from lienthong.kernel import jobs, logs
 from lienthong.onestop.cli import app as onestop_app
 from lienthong.registry.cli import app as org_app
 from lienthong.registry.cli import progress_bar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from lienthong.runtime import Runtime
 
 app = typer.Typer(help="lienthong — trục liên thông văn bản và dịch vụ công.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: migrations, checks, seed data.", no_args_is_help=True)
@@ -30,6 +36,9 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(doc_app, name="doc")
 app.add_typer(onestop_app, name="onestop")
 app.add_typer(log_app, name="log")
+app.add_typer(node_app, name="node")
+app.add_typer(peer_app, name="peer")
+app.add_typer(directory_app, name="directory")
 console = Console()
 
 
@@ -43,26 +52,13 @@ def root(ctx: typer.Context) -> None:
 def _serve(settings: Settings, *, with_worker: bool) -> None:
     import uvicorn
 
-    from lienthong.app import create_app, job_handlers
+    from lienthong.app import create_app
     from lienthong.runtime import build_runtime
 
     factory = make_session_factory(make_engine(settings.database_url))
     runtime = build_runtime(settings)
     stop = threading.Event()
-    thread = None
-    if with_worker:
-        worker = jobs.Worker(
-            factory=factory,
-            handlers=job_handlers(runtime),
-            backoff_seconds=settings.job_backoff_seconds,
-        )
-        thread = threading.Thread(
-            target=worker.run_forever,
-            args=(stop, settings.worker_poll_seconds),
-            daemon=True,
-            name="worker",
-        )
-        thread.start()
+    threads = _start_workers(settings, factory, runtime, stop) if with_worker else []
     try:
         uvicorn.run(
             create_app(settings, factory, runtime),
@@ -73,8 +69,39 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
         )
     finally:
         stop.set()
-        if thread:
+        for thread in threads:
             thread.join(timeout=10)
+
+
+def _start_workers(
+    settings: Settings, factory: sessionmaker[Session], runtime: Runtime, stop: threading.Event
+) -> list[threading.Thread]:
+    """The job worker and the federation forwarder, each in its own thread."""
+    from lienthong.app import job_handlers
+    from lienthong.federation.forwarder import Forwarder
+
+    worker = jobs.Worker(
+        factory=factory,
+        handlers=job_handlers(runtime),
+        backoff_seconds=settings.job_backoff_seconds,
+    )
+    threads = [
+        threading.Thread(
+            target=worker.run_forever,
+            args=(stop, settings.worker_poll_seconds),
+            daemon=True,
+            name="worker",
+        ),
+        threading.Thread(
+            target=Forwarder(factory, runtime).run_forever,
+            args=(stop,),
+            daemon=True,
+            name="forwarder",
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def _listen(ctx: typer.Context, host: str | None, port: int | None) -> Settings:
@@ -88,28 +115,32 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default LIENTHONG_PORT or 8000).")] = None,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker", help="Also run the worker and forwarder in-process.")
+    ] = False,
 ) -> None:
-    """Run the API and pages (start `lienthong worker` beside it for jobs)."""
-    _serve(_listen(ctx, host, port), with_worker=False)
+    """Run the API and pages (start `lienthong worker` beside it for jobs and hand-overs, or
+    give --with-worker for a one-process node)."""
+    _serve(_listen(ctx, host, port), with_worker=with_worker)
 
 
 @app.command()
 def worker(ctx: typer.Context) -> None:
-    """Run the job worker until interrupted. Several may run against one PostgreSQL."""
-    from lienthong.app import job_handlers
+    """Run the job worker and the federation forwarder until interrupted. Several may run
+    against one PostgreSQL."""
     from lienthong.runtime import build_runtime
 
     settings: Settings = ctx.obj
     factory = make_session_factory(make_engine(settings.database_url))
     stop = threading.Event()
+    threads = _start_workers(settings, factory, build_runtime(settings), stop)
     try:
-        jobs.Worker(
-            factory=factory,
-            handlers=job_handlers(build_runtime(settings)),
-            backoff_seconds=settings.job_backoff_seconds,
-        ).run_forever(stop, settings.worker_poll_seconds)
+        while any(t.is_alive() for t in threads):
+            threads[0].join(timeout=1)
     except KeyboardInterrupt:
         stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
 
 
 @app.command()

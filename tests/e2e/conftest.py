@@ -12,11 +12,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.orm import Session, sessionmaker
 
 from lienthong import migrations
 from lienthong.app import create_app, job_handlers
@@ -24,7 +26,7 @@ from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
 from lienthong.demo import seed_all
 from lienthong.kernel import jobs
-from lienthong.runtime import build_runtime
+from lienthong.runtime import Runtime, build_runtime
 
 from ..conftest import create_database
 
@@ -45,8 +47,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class LiveNode:
+    url: str
+    factory: sessionmaker[Session]
+    runtime: Runtime
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(live_node: LiveNode) -> str:
+    return live_node.url
+
+
+@pytest.fixture(scope="session")
+def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNode]:
     folder = tmp_path_factory.mktemp("e2e")
     url, drop = create_database(folder, "e2e")
     migrations.upgrade(url)
@@ -84,7 +98,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the node did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield LiveNode(f"http://127.0.0.1:{port}", factory, runtime)
     server.should_exit = True
     thread.join(timeout=10)
     stop.set()

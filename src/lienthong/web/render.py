@@ -21,6 +21,7 @@ TEMPLATE_PACKAGES = (
     "lienthong.accounts",
     "lienthong.exchange",
     "lienthong.onestop",
+    "lienthong.federation",
 )
 
 

@@ -1,0 +1,330 @@
+"""Store and forward: hand queued packages to peers, most urgent first, and keep the directory
+in step with the national axis.
+
+One forwarder at a time holds a peer (a lease in its row, lapsing after a crash), so the queue
+leaves in order: priority (4 hỏa tốc hẹn giờ … 0 thường), then arrival. A peer that does not
+answer is left alone until its backoff has passed; then the whole backlog drains in that order.
+Results are written in short transactions after each exchange, never while a request is open,
+so a slow peer holds no database lock. A crash between the peer's receipt and our commit only
+means the package is sent again, and the peer answers the repeat from what it stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lienthong.federation import directory, outbox
+from lienthong.federation.models import Outbound, Peer
+from lienthong.federation.peers import CertificateCache
+from lienthong.federation.transport import (
+    DIRECTORY_PATH,
+    HttpTransport,
+    PeerInfo,
+    PeerRefused,
+    PeerTransport,
+    PeerUnavailable,
+)
+from lienthong.kernel.clock import utcnow
+from lienthong.kernel.errors import AppError
+from lienthong.kernel.jobs import backoff, orphaned, process_id
+from lienthong.runtime import Runtime
+
+log = logging.getLogger("lienthong.federation")
+COMMIT_EVERY = 20
+FEED_PAGE = 1000
+
+
+class Forwarder:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        runtime: Runtime,
+        transport: PeerTransport | None = None,
+        worker_id: str = "",
+    ) -> None:
+        self.factory = factory
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.transport = transport or HttpTransport(runtime)
+        self.worker_id = worker_id or process_id("forwarder")
+        self.certificates = CertificateCache()
+        self._next_sync = 0.0
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """One pass: a batch to every due peer; the directory when its time has come."""
+        sent = 0
+        for code in self.due_peers():
+            sent += self.pump(code)
+        if time.monotonic() >= self._next_sync:
+            self._next_sync = time.monotonic() + self.settings.directory_sync_seconds
+            self.sync_directory()
+        return sent
+
+    def run_until_idle(self, limit: int = 1000) -> int:
+        total = 0
+        for _ in range(limit):
+            sent = self.run_once()
+            total += sent
+            if not sent:
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("forwarder started", extra={"worker": self.worker_id})
+        while not stop.is_set():
+            try:
+                if not self.run_once():
+                    stop.wait(self.settings.forward_poll_seconds)
+            except Exception:  # a broken database or peer must not end the loop
+                log.exception("forwarder loop error")
+                stop.wait(self.settings.forward_poll_seconds)
+        log.info("forwarder stopped", extra={"worker": self.worker_id})
+
+    def due_peers(self) -> list[str]:
+        now = utcnow()
+        with self.factory() as session:
+            waiting = set(
+                session.scalars(
+                    select(Outbound.peer_code).where(Outbound.state == outbox.QUEUED).distinct()
+                )
+            )
+            return [
+                peer.code
+                for peer in session.scalars(select(Peer).where(Peer.code.in_(waiting)))
+                if peer.retry_at is None or peer.retry_at <= now
+            ]
+
+    # ---- hand-over --------------------------------------------------------------------------
+
+    def _info(self, peer: Peer) -> PeerInfo:
+        return PeerInfo(peer.code, peer.base_url, self.certificates.leaf(peer.certificate))
+
+    def pump(self, code: str) -> int:
+        """Send one batch to a peer. Returns how many packages it answered for."""
+        now = utcnow()
+        with self.factory.begin() as session:
+            peer = session.scalars(select(Peer).where(Peer.code == code).with_for_update()).first()
+            if peer is None or (peer.retry_at is not None and peer.retry_at > now):
+                return 0
+            held = peer.lease_until is not None and peer.lease_until > now
+            if (
+                held
+                and peer.lease_owner != self.worker_id
+                and not orphaned(peer.lease_owner, self.worker_id)
+            ):
+                return 0
+            peer.lease_owner = self.worker_id
+            peer.lease_until = now + timedelta(seconds=self.settings.forward_lease_seconds)
+            info = self._info(peer)
+            rows = session.execute(
+                select(
+                    Outbound.id,
+                    Outbound.blob_sha256,
+                    Outbound.size,
+                    Outbound.recipients,
+                    Outbound.trace,
+                )
+                .where(Outbound.peer_code == code, Outbound.state == outbox.QUEUED)
+                .order_by(Outbound.priority.desc(), Outbound.id)
+                .limit(self.settings.forward_batch)
+            ).all()
+        results: list[tuple[int, str, dict[str, Any]]] = []
+        answered = 0
+        failure: str | None = None
+        try:
+            for row_id, sha, size, recipients, trace in rows:
+                try:
+                    receipt = self.transport.send_package(
+                        info, blob_sha256=sha, size=size, recipients=recipients, trace=trace
+                    )
+                except PeerRefused as exc:
+                    results.append((row_id, "dead", {**exc.error, "status": exc.status}))
+                except PeerUnavailable as exc:
+                    failure = str(exc)
+                    break
+                else:
+                    results.append((row_id, "sent", receipt))
+                answered += 1
+                if len(results) >= COMMIT_EVERY:
+                    self._record(code, results, None, release=False)
+                    results = []
+        finally:
+            self._record(code, results, failure, release=True)
+        return answered
+
+    def _record(
+        self,
+        code: str,
+        results: list[tuple[int, str, dict[str, Any]]],
+        failure: str | None,
+        *,
+        release: bool,
+    ) -> None:
+        now = utcnow()
+        with self.factory.begin() as session:
+            for row_id, outcome, data in results:
+                row = session.get(Outbound, row_id)
+                if row is None or row.state != outbox.QUEUED:
+                    continue
+                row.attempts += 1
+                if outcome == "sent":
+                    outbox.handed_over(session, row, receipt=data)
+                else:
+                    outbox.refused(session, row, error=data)
+                    log.warning(
+                        "peer refused a package",
+                        extra={"peer": code, "outbound": row_id, "error": data.get("code")},
+                    )
+            peer = session.scalars(select(Peer).where(Peer.code == code)).first()
+            if peer is None:
+                return
+            if results:
+                peer.state = "up"
+                peer.last_success_at = now
+                peer.failures = 0
+                peer.retry_at = None
+                peer.last_error = None
+            if failure is not None:
+                peer.state = "down"
+                peer.failures += 1
+                peer.last_failure_at = now
+                peer.last_error = failure[:4000]
+                delay = min(
+                    backoff(peer.failures, self.settings.peer_retry_base_seconds).total_seconds(),
+                    self.settings.peer_retry_max_seconds,
+                )
+                peer.retry_at = now + timedelta(seconds=delay)
+                log.warning(
+                    "peer unavailable",
+                    extra={"peer": code, "failures": peer.failures, "error": failure[:200]},
+                )
+            if release and peer.lease_owner == self.worker_id:
+                peer.lease_owner = None
+                peer.lease_until = None
+            elif not release:
+                peer.lease_until = now + timedelta(seconds=self.settings.forward_lease_seconds)
+
+    # ---- directory ----------------------------------------------------------------------
+
+    def sync_directory(self) -> None:
+        """Pull the national axis' feed and push this node's own agencies to it."""
+        with self.factory() as session:
+            national = session.scalars(select(Peer).where(Peer.national.is_(True))).first()
+            code = national.code if national else None
+        if code is None or code == self.settings.node_code:
+            return
+        for step in (self.pull_directory, self.push_directory):
+            try:
+                step(code)
+            except (PeerUnavailable, PeerRefused, AppError) as exc:
+                log.warning("directory sync failed", extra={"peer": code, "error": str(exc)[:300]})
+
+    def _note_directory_error(self, code: str, error: str) -> None:
+        with self.factory.begin() as session:
+            peer = session.scalars(select(Peer).where(Peer.code == code)).first()
+            if peer is not None:
+                peer.directory_error = error[:4000]
+
+    def pull_directory(self, code: str) -> directory.ApplyResult | None:
+        """Everything changed since the last version applied, checked, then applied in one
+        transaction; a stale or badly signed feed is refused and the directory kept as it was."""
+        with self.factory() as session:
+            peer = session.scalars(select(Peer).where(Peer.code == code)).one()
+            info, since = self._info(peer), peer.directory_version
+        records: list[dict[str, Any]] = []
+        cursor, head = since, since
+        try:
+            while True:
+                page = self.transport.get_json(
+                    info, DIRECTORY_PATH, {"since": cursor, "limit": FEED_PAGE}
+                )["body"]
+                head = check_feed_page(page, since=since, cursor=cursor)
+                records.extend(page["records"])
+                if not page.get("more") or not page["records"]:
+                    break
+                cursor = int(page["records"][-1]["version"])
+        except (PeerUnavailable, PeerRefused, AppError) as exc:
+            self._note_directory_error(
+                code, f"{exc.code}: {exc}" if isinstance(exc, AppError) else str(exc)
+            )
+            log.warning("directory feed refused", extra={"peer": code, "error": str(exc)[:300]})
+            raise
+        with self.factory.begin() as session:
+            result = directory.apply(
+                session,
+                records=records,
+                own_node=self.settings.node_code,
+                actor=f"node:{code}",
+            )
+            peer = session.scalars(select(Peer).where(Peer.code == code)).one()
+            peer.directory_version = head
+            peer.directory_synced_at = utcnow()
+            peer.directory_error = None
+        log.info(
+            "directory pulled",
+            extra={"peer": code, "version": head, "records": len(records)},
+        )
+        return result
+
+    def push_directory(self, code: str) -> int:
+        """This node's own agencies changed since the last push, up to the national axis."""
+        pushed = 0
+        while True:
+            with self.factory() as session:
+                peer = session.scalars(select(Peer).where(Peer.code == code)).one()
+                info, since = self._info(peer), peer.pushed_version
+                feed = directory.feed(
+                    session, since=since, limit=FEED_PAGE, node_code=self.settings.node_code
+                )
+            if not feed["records"]:
+                return pushed
+            self.transport.post_json(info, DIRECTORY_PATH, {"records": feed["records"]})
+            last = max(int(r["version"]) for r in feed["records"])
+            with self.factory.begin() as session:
+                peer = session.scalars(select(Peer).where(Peer.code == code)).one()
+                peer.pushed_version = last
+            pushed += len(feed["records"])
+            if not feed.get("more"):
+                return pushed
+
+
+def check_feed_page(page: Any, *, since: int, cursor: int) -> int:
+    """The feed's head, once the page is shown to be a well-formed continuation of what this
+    node has: a head below the version already applied is a stale (or replayed) feed."""
+    from lienthong.kernel.errors import Invalid
+
+    if not isinstance(page, dict) or not isinstance(page.get("records"), list):
+        raise Invalid(
+            "Danh bạ nhận được không đúng định dạng.",
+            "The directory feed is malformed.",
+            code="bad_directory_feed",
+        )
+    head = page.get("head")
+    if not isinstance(head, int) or head < since:
+        raise Invalid(
+            f"Danh bạ nhận được cũ hơn bản đang dùng (phiên bản {head} < {since}); giữ bản hiện có.",
+            f"The directory feed is older than the one in use (version {head} < {since}); kept the current one.",
+            code="stale_directory_feed",
+            details={"head": head, "have": since},
+        )
+    last = cursor
+    for record in page["records"]:
+        version = record.get("version") if isinstance(record, dict) else None
+        if not isinstance(version, int) or version <= last or version > head:
+            raise Invalid(
+                "Danh bạ nhận được có phiên bản bản ghi sai thứ tự.",
+                "The directory feed's record versions are out of order.",
+                code="bad_directory_feed",
+                details={"version": version, "after": last, "head": head},
+            )
+        last = version
+    return head

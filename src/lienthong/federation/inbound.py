@@ -1,0 +1,210 @@
+"""Packages handed over by a peer: checked like any package (the sender's own signature must
+verify), delivered to this node's recipients or passed on, and never stored twice: the origin
+agency and DocumentId identify a document wherever it travels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lienthong.exchange import intake, log, statuses
+from lienthong.exchange.edxml.errors import refuse
+from lienthong.exchange.edxml.model import DocumentPackage, Organization, StatusPackage
+from lienthong.exchange.edxml.reader import ReadResult
+from lienthong.exchange.edxml.signature import verify
+from lienthong.exchange.models import Delivery, Document
+from lienthong.kernel.clock import utcnow
+from lienthong.kernel.errors import Conflict, Forbidden
+from lienthong.registry import service as registry
+from lienthong.registry.codes import parse_code
+from lienthong.registry.models import Agency, AgencyStatus
+from lienthong.runtime import Runtime
+
+
+def accept(
+    session: Session,
+    *,
+    runtime: Runtime,
+    peer_code: str,
+    chunks: Iterable[bytes],
+    recipients: list[str],
+    trace: list[dict[str, str]],
+    digest: bytes | None,
+) -> tuple[dict[str, Any], bool]:
+    """Take one package from a peer. Returns the receipt body and whether it was a repeat."""
+    result = intake.read_package(runtime, chunks)
+    if digest is not None and bytes.fromhex(result.stream.sha256) != digest:
+        raise refuse(
+            "digest_mismatch",
+            "Nội dung nhận được không khớp Content-Digest đã ký: gói tin bị hỏng trên đường.",
+            "The body does not match the signed Content-Digest: it was damaged on the way.",
+        )
+    here = [*trace, {"node": runtime.settings.node_code, "at": intake.iso_now()}]
+    package = result.package
+    if isinstance(package, StatusPackage):
+        answer, repeated = statuses.receive_status_package(
+            session,
+            runtime=runtime,
+            result=result,
+            agency_code=package.from_.organ_id,
+            may_remote_sign=False,
+            peer_trace=here,
+        )
+        return {"kind": "status", "package_sha256": result.stream.sha256, **answer}, repeated
+    assert isinstance(package, DocumentPackage)
+    return accept_document(
+        session,
+        runtime=runtime,
+        result=result,
+        peer_code=peer_code,
+        recipients=recipients,
+        trace=here,
+    )
+
+
+def _sender(session: Session, organization: Organization, origin: str, own: str) -> Agency:
+    """The sending agency; one this node has not heard of yet (the directory catches up later)
+    is recorded from the package's own From, served by the node the package started at."""
+    agency = registry.find_agency(session, code=organization.organ_id)
+    if agency is None:
+        code = parse_code(organization.organ_id)
+        now = utcnow()
+        name = organization.organ_name or organization.organ_id
+        agency = Agency(
+            code=organization.organ_id,
+            name=name,
+            kind="other",
+            level=code.level,
+            status=AgencyStatus.ACTIVE.value,
+            organization_in_charge=organization.organization_in_charge,
+            address=organization.organ_add,
+            email=organization.email,
+            phone=organization.telephone,
+            fax=organization.fax,
+            website=organization.website,
+            serving_node=origin,
+            search_text=registry.search_text_for(name, None, organization.organ_id),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(agency)
+        session.flush()
+    if agency.serving_node == own:
+        raise Forbidden(
+            f"{agency.code} do chính nút này phục vụ: nút khác không gửi thay được.",
+            f"{agency.code} is served by this node: another node cannot send on its behalf.",
+            code="sender_is_local",
+        )
+    return agency
+
+
+def accept_document(
+    session: Session,
+    *,
+    runtime: Runtime,
+    result: ReadResult,
+    peer_code: str,
+    recipients: list[str],
+    trace: list[dict[str, str]],
+) -> tuple[dict[str, Any], bool]:
+    package = result.package
+    assert isinstance(package, DocumentPackage)
+    own = runtime.settings.node_code
+    sender = _sender(session, package.from_, trace[0]["node"] if trace else peer_code, own)
+    existing = session.scalars(
+        select(Document).where(
+            Document.sender_id == sender.id, Document.document_id == package.document_id
+        )
+    ).first()
+    if existing is not None and existing.package_sha256 != result.stream.sha256:
+        raise Conflict(
+            f"DocumentId {package.document_id} của {sender.code} đã đến với nội dung khác.",
+            f"DocumentId {package.document_id} of {sender.code} already arrived with other content.",
+            code="document_id_conflict",
+            details={"document_id": package.document_id},
+        )
+    intake.check_attachments(package)
+    if package.signature is None:
+        if runtime.settings.signature_required:
+            raise refuse(
+                "signature_required",
+                "Gói tin chuyển qua nút khác phải mang chữ ký số của cơ quan gửi.",
+                "A package handed over by another node must carry the sender's signature.",
+            )
+        signature, subject = "unsigned", None
+    else:
+        leaf = verify(
+            package.signature,
+            result.stream,
+            sender_code=sender.code,
+            keys=runtime.keys,
+            allow_sha1=runtime.settings.allow_sha1,
+        )
+        signature, subject = "verified", leaf.subject.rfc4514_string()
+    routes, results = intake.route_recipients(
+        session, codes=recipients, node_code=own, visited={t["node"] for t in trace}
+    )
+    if existing is not None:
+        have = set(
+            session.scalars(
+                select(Delivery.recipient_id).where(Delivery.document_fk == existing.id)
+            )
+        )
+        fresh = [r for r in routes if r.agency is not None and r.agency.id not in have]
+        for answer in results:
+            if answer["result"] == "accepted" and not any(
+                r.agency is not None and r.agency.code == answer["delivered_to"] for r in fresh
+            ):
+                answer["result"] = "duplicate"
+        if not fresh:
+            return _answer(existing, results, own), True
+        routes = fresh
+    else:
+        intake.refuse_if_nothing_routed(routes, results)
+    document = existing
+    if document is None:
+        target = intake.find_target(session, package, sender.id)
+        assert result.stream.raw_blob is not None
+        document = intake.new_document(
+            session,
+            result=result,
+            sender=sender,
+            stored_sha=result.stream.raw_blob.sha256,
+            signature=signature,
+            signer_subject=subject,
+            target=target,
+            trace=trace,
+            arrived_from=peer_code,
+        )
+        document.intake_answer = {}
+        if target is not None:
+            from lienthong.exchange import service
+
+            service.apply_business(
+                session, runtime=runtime, document=document, target=target, package=package
+            )
+    intake.create_deliveries(session, runtime=runtime, document=document, routes=routes)
+    log.append(
+        session,
+        direction="in",
+        kind="edoc",
+        sender_code=sender.code,
+        document_id=package.document_id,
+        package_sha256=result.stream.sha256,
+    )
+    return _answer(document, results, own), existing is not None
+
+
+def _answer(document: Document, results: list[dict[str, Any]], own: str) -> dict[str, Any]:
+    return {
+        "kind": "edoc",
+        "node": own,
+        "id": document.id,
+        "document_id": document.document_id,
+        "package_sha256": document.package_sha256,
+        "recipients": results,
+        "trace": document.trace,
+    }

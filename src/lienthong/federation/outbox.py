@@ -1,0 +1,224 @@
+"""The outbound queue: what this node owes its peers, written in the same transaction as the
+change that calls for it, and what happens when a peer takes or refuses a package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lienthong.exchange.models import Delivery, Document
+from lienthong.federation import peers
+from lienthong.federation.models import Outbound, Peer
+from lienthong.kernel.clock import utcnow
+from lienthong.kernel.errors import Invalid, NotFound
+from lienthong.registry.models import Agency
+from lienthong.runtime import Runtime
+
+QUEUED, SENT, DEAD = "queued", "sent", "dead"
+
+
+def _stamp(node: str) -> dict[str, str]:
+    return {"node": node, "at": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")}
+
+
+def queue_document(
+    session: Session,
+    *,
+    runtime: Runtime,
+    document: Document,
+    targets: list[tuple[Delivery, Agency]],
+) -> list[Outbound]:
+    """One hand-over per next hop, naming the recipients it is for (a package addressed to a
+    ministry and to another province's department may leave once, through the national axis,
+    for both)."""
+    own = runtime.settings.node_code
+    trace = list(document.trace or [])
+    visited = {t["node"] for t in trace} | {own}
+    by_hop: dict[str, list[str]] = {}
+    for _delivery, agency in targets:
+        hop = peers.next_hop(session, own=own, dest=agency.serving_node, visited=visited)
+        if hop is None:  # routing refused these already; a peer removed meanwhile lands here
+            raise Invalid(
+                f"Không có đường tới nút {agency.serving_node}.",
+                f"No route to node {agency.serving_node}.",
+                code="no_route_to_node",
+            )
+        by_hop.setdefault(hop, []).append(agency.code)
+    rows = []
+    for hop, codes in by_hop.items():
+        row = Outbound(
+            kind="edoc",
+            peer_code=hop,
+            document_fk=document.id,
+            blob_sha256=document.stored_sha256,
+            size=document.package_size,
+            origin_code=_sender_code(session, document),
+            document_id=document.document_id,
+            recipients=codes,
+            priority=document.priority,
+            trace=trace,
+            state=QUEUED,
+            attempts=0,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def _sender_code(session: Session, document: Document) -> str:
+    return session.get_one(Agency, document.sender_id).code
+
+
+def queue_status(
+    session: Session,
+    *,
+    runtime: Runtime,
+    document: Document,
+    delivery: Delivery,
+    from_code: str,
+    by_sender: bool,
+    blob_sha256: str,
+    size: int,
+    trace: list[dict[str, str]] | None = None,
+) -> Outbound | None:
+    """A status recorded here that the other side's node must learn: a recipient's status goes
+    toward the sender's node, a sender's (recall) toward the recipient's. Nothing when that
+    side is served here."""
+    own = runtime.settings.node_code
+    other_id = delivery.recipient_id if by_sender else document.sender_id
+    toward = session.get_one(Agency, other_id).serving_node
+    if toward == own:
+        return None
+    trace = list(trace or [_stamp(own)])
+    hop = peers.next_hop(session, own=own, dest=toward, visited={t["node"] for t in trace} - {own})
+    row = Outbound(
+        kind="status",
+        peer_code=hop or toward,
+        document_fk=document.id,
+        blob_sha256=blob_sha256,
+        size=size,
+        origin_code=from_code,
+        document_id=document.document_id,
+        recipients=[],
+        priority=document.priority,
+        trace=trace,
+        state=QUEUED if hop else DEAD,
+        attempts=0,
+        last_error=None if hop else f"no route to node {toward}",
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def handed_over(session: Session, row: Outbound, *, receipt: dict[str, Any]) -> None:
+    """The peer took the package: keep its signed receipt; deliveries move to `forwarded`, or
+    to `failed` for a recipient the far side refused."""
+    row.state = SENT
+    row.sent_at = utcnow()
+    row.last_error = None
+    row.receipt = receipt
+    if row.kind != "edoc":
+        return
+    answers = {a.get("code"): a for a in receipt.get("body", {}).get("recipients", [])}
+    for delivery, code in _deliveries(session, row):
+        if delivery.state not in ("waiting", "failed"):
+            continue
+        answer = answers.get(code, {})
+        if answer.get("result") == "refused":
+            delivery.state = "failed"
+            delivery.note = f"{row.peer_code}: {answer.get('message') or answer.get('error')}"
+        else:
+            delivery.state = "forwarded"
+
+
+def refused(session: Session, row: Outbound, *, error: dict[str, Any]) -> None:
+    """The peer refused the package for good (bad signature, unknown recipient …): a dead
+    letter with the reason; the sender sees the deliveries failed."""
+    row.state = DEAD
+    row.last_error = f"{error.get('code')}: {error.get('message')}"[:4000]
+    if row.kind != "edoc":
+        return
+    for delivery, _code in _deliveries(session, row):
+        if delivery.state == "waiting":
+            delivery.state = "failed"
+            delivery.note = f"{row.peer_code}: {error.get('message') or error.get('code')}"
+
+
+def _deliveries(session: Session, row: Outbound) -> list[tuple[Delivery, str]]:
+    return [
+        (delivery, code)
+        for delivery, code in session.execute(
+            select(Delivery, Agency.code)
+            .join(Agency, Agency.id == Delivery.recipient_id)
+            .where(Delivery.document_fk == row.document_fk, Agency.code.in_(row.recipients))
+        ).all()
+    ]
+
+
+def requeue(session: Session, *, outbound_id: int) -> Outbound:
+    row = session.get(Outbound, outbound_id)
+    if row is None:
+        raise NotFound(
+            f"Không có gói tin chờ chuyển số {outbound_id}.",
+            f"No outbound package {outbound_id}.",
+            code="unknown_outbound",
+        )
+    if row.state != DEAD:
+        raise Invalid(
+            f"Chỉ đưa lại được gói tin đã hỏng (trạng thái hiện tại: {row.state}).",
+            f"Only dead letters can be requeued (current state: {row.state}).",
+            code="outbound_not_dead",
+        )
+    own_peer = session.scalars(select(Peer).where(Peer.code == row.peer_code)).first()
+    if own_peer is None:
+        raise Invalid(
+            f"Nút {row.peer_code} không còn là nút ngang hàng; hãy thêm lại trước.",
+            f"{row.peer_code} is no longer a peer; add it again first.",
+            code="unknown_peer",
+        )
+    row.state = QUEUED
+    row.attempts = 0
+    row.last_error = None
+    if row.kind == "edoc":
+        for delivery, _code in _deliveries(session, row):
+            if delivery.state == "failed":
+                delivery.state = "waiting"
+    return row
+
+
+def listing(
+    session: Session, *, state: str, page: int, page_size: int, peer: str | None = None
+) -> tuple[list[Outbound], int]:
+    stmt = select(Outbound).where(Outbound.state == state)
+    if peer:
+        stmt = stmt.where(Outbound.peer_code == peer)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(Outbound.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    return list(rows), int(total)
+
+
+def outbound_json(row: Outbound) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "peer": row.peer_code,
+        "document_id": row.document_id,
+        "origin": row.origin_code,
+        "recipients": row.recipients,
+        "priority": row.priority,
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "created_at": row.created_at.isoformat(timespec="seconds"),
+        "sent_at": row.sent_at.isoformat(timespec="seconds") if row.sent_at else None,
+        "trace": row.trace,
+        "receipt": row.receipt,
+    }
