@@ -266,10 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.monotonic()
         take_in(qn, qn_rt, args.live, "live: taking in", 0)
         intake_s = time.monotonic() - started
-        handed_s = intake_s + wait_until(lambda: queued() == 0, "live hand-overs", args.timeout)
-        back_s = intake_s + wait_until(
-            lambda: arrived_back() >= args.live, "live 01s", args.timeout
-        )
+        wait_until(lambda: queued() == 0, "live hand-overs", args.timeout)
+        handed_s = time.monotonic() - started
+        wait_until(lambda: arrived_back() >= args.live, "live 01s", args.timeout)
+        back_s = time.monotonic() - started
 
         # ---- 2. drain
         vn.stop()
@@ -295,9 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             time.sleep(0.05)
         cpu_qn = common.cpu_seconds(qn.pid("worker")) - cpu_qn0
         cpu_vn = common.cpu_seconds(vn.pid("server")) - cpu_vn0
-        back_all_s = drain_s + wait_until(
-            lambda: arrived_back() >= args.live + args.backlog, "backlog 01s", args.timeout
-        )
+        wait_until(lambda: arrived_back() >= args.live + args.backlog, "backlog 01s", args.timeout)
+        back_all_s = time.monotonic() - clock
         with qn_db() as session:
             shas = list(session.scalars(select(Outbound.blob_sha256).limit(200)))
             states = dict(
@@ -312,7 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.add_row(
             f"live: {args.live} taken in (this process, sign + intake)", f"{intake_s:.1f} s"
         )
-        table.add_row("live: all handed over, packages/s", f"{args.live / handed_s:.0f}")
+        table.add_row(
+            "live: all handed over, packages/s (from the first intake)",
+            f"{args.live / handed_s:.0f}",
+        )
         table.add_row("live: all 01 back, packages/s end to end", f"{args.live / back_s:.0f}")
         table.add_row(f"backlog: {args.backlog} queued while VN was down", f"{queue_s:.0f} s")
         table.add_row("drain: urgent (hỏa tốc) all handed over after", f"{urgent_s:.1f} s")

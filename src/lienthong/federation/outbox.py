@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lienthong.exchange.models import Delivery, Document
@@ -126,15 +126,33 @@ def handed_over(session: Session, row: Outbound, *, receipt: dict[str, Any]) -> 
     if row.kind != "edoc":
         return
     answers = {a.get("code"): a for a in receipt.get("body", {}).get("recipients", [])}
-    for delivery, code in _deliveries(session, row):
-        if delivery.state not in ("waiting", "failed"):
-            continue
+    for delivery_id, code in _deliveries(session, row):
         answer = answers.get(code, {})
         if answer.get("result") == "refused":
-            delivery.state = "failed"
-            delivery.note = f"{row.peer_code}: {answer.get('message') or answer.get('error')}"
+            note = f"{row.peer_code}: {answer.get('message') or answer.get('error')}"
+            _move(session, delivery_id, ("waiting", "failed"), "failed", note)
         else:
-            delivery.state = "forwarded"
+            _move(session, delivery_id, ("waiting", "failed"), "forwarded")
+
+
+def _move(
+    session: Session,
+    delivery_id: int,
+    from_states: tuple[str, ...],
+    to_state: str,
+    note: str | None = None,
+) -> None:
+    """A conditional update: the 01 from the far side may have landed (and made the delivery
+    `delivered`) in a concurrent transaction between our read and our write."""
+    values: dict[str, Any] = {"state": to_state}
+    if note is not None:
+        values["note"] = note
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state.in_(from_states))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def refused(session: Session, row: Outbound, *, error: dict[str, Any]) -> None:
@@ -144,17 +162,16 @@ def refused(session: Session, row: Outbound, *, error: dict[str, Any]) -> None:
     row.last_error = f"{error.get('code')}: {error.get('message')}"[:4000]
     if row.kind != "edoc":
         return
-    for delivery, _code in _deliveries(session, row):
-        if delivery.state == "waiting":
-            delivery.state = "failed"
-            delivery.note = f"{row.peer_code}: {error.get('message') or error.get('code')}"
+    note = f"{row.peer_code}: {error.get('message') or error.get('code')}"
+    for delivery_id, _code in _deliveries(session, row):
+        _move(session, delivery_id, ("waiting",), "failed", note)
 
 
-def _deliveries(session: Session, row: Outbound) -> list[tuple[Delivery, str]]:
+def _deliveries(session: Session, row: Outbound) -> list[tuple[int, str]]:
     return [
-        (delivery, code)
-        for delivery, code in session.execute(
-            select(Delivery, Agency.code)
+        (delivery_id, code)
+        for delivery_id, code in session.execute(
+            select(Delivery.id, Agency.code)
             .join(Agency, Agency.id == Delivery.recipient_id)
             .where(Delivery.document_fk == row.document_fk, Agency.code.in_(row.recipients))
         ).all()
@@ -186,9 +203,8 @@ def requeue(session: Session, *, outbound_id: int) -> Outbound:
     row.attempts = 0
     row.last_error = None
     if row.kind == "edoc":
-        for delivery, _code in _deliveries(session, row):
-            if delivery.state == "failed":
-                delivery.state = "waiting"
+        for delivery_id, _code in _deliveries(session, row):
+            _move(session, delivery_id, ("failed",), "waiting")
     return row
 
 
