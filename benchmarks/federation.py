@@ -45,7 +45,7 @@ from sqlalchemy import func, select
 
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
-from lienthong.exchange import compose, intake
+from lienthong.exchange import compose
 from lienthong.exchange.edxml.reader import read
 from lienthong.exchange.edxml.signature import verify
 from lienthong.exchange.models import Delivery, DeliveryStatus
@@ -122,7 +122,7 @@ def take_in(sender: Node, runtime: Runtime, count: int, label: str, offset: int)
     for i in track(range(count), description=label, console=console):
         code = SENDERS[(offset + i) % len(SENDERS)]
         with unit_of_work(factory) as session:
-            package = compose.build(
+            answer = compose.send(
                 session,
                 runtime,
                 sender_code=code,
@@ -132,13 +132,6 @@ def take_in(sender: Node, runtime: Runtime, count: int, label: str, offset: int)
                     priority=3 if (offset + i) % 10 == 0 else 0,
                     uploads=[compose.Upload("bao-cao.pdf", io.BytesIO(ATTACHMENT))],
                 ),
-            )
-            answer, _, _ = intake.receive(
-                session,
-                runtime=runtime,
-                chunks=compose.signed_chunks(runtime, package),
-                agency_code=code,
-                may_remote_sign=False,
             )
         ids.append(answer["document_id"])
     return ids

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lienthong.app import create_app, job_handlers
 from lienthong.config import Settings
 from lienthong.db import make_session_factory, unit_of_work
-from lienthong.exchange import compose, intake
+from lienthong.exchange import compose
 from lienthong.federation import peers
 from lienthong.federation.forwarder import Forwarder
 from lienthong.kernel import jobs
@@ -113,20 +113,12 @@ def send_document(
     """A clerk of `sender` sends a signed package with one PDF, as the composer does."""
     uploads = [compose.Upload("cong-van.pdf", io.BytesIO(PDF))]
     with unit_of_work(factory) as session:
-        package = compose.build(
+        return compose.send(
             session,
             runtime,
             sender_code=sender,
             draft=compose.Draft(recipients=to, subject=subject, priority=priority, uploads=uploads),
         )
-        answer, _, _ = intake.receive(
-            session,
-            runtime=runtime,
-            chunks=compose.signed_chunks(runtime, package),
-            agency_code=sender,
-            may_remote_sign=False,
-        )
-    return answer
 
 
 class Federation:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lienthong.config import Settings
-from lienthong.exchange import compose, intake, log, service
+from lienthong.exchange import compose, log, service
 from lienthong.exchange import statuses as sc
 from lienthong.kernel.commands import command_unit
 from lienthong.registry import service as registry
@@ -39,18 +39,11 @@ def send(
     runtime = build_runtime(settings)
     uploads = [compose.Upload(f.name, io.BytesIO(f.read_bytes())) for f in files]
     with command_unit(ctx) as session:
-        package = compose.build(
+        answer = compose.send(
             session,
             runtime,
             sender_code=sender,
             draft=compose.Draft(recipients=to, subject=subject, priority=priority, uploads=uploads),
-        )
-        answer, _, _ = intake.receive(
-            session,
-            runtime=runtime,
-            chunks=compose.signed_chunks(runtime, package),
-            agency_code=sender,
-            may_remote_sign=False,
         )
     print(json.dumps(answer, ensure_ascii=False, indent=2))
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -135,3 +135,19 @@ def signed_chunks(runtime: Runtime, package: DocumentPackage) -> Iterator[bytes]
         ),
         identity,
     )
+
+
+def send(session: Session, runtime: Runtime, *, sender_code: str, draft: Draft) -> dict[str, Any]:
+    """Build the package, sign it with the sender's remote-signing key and take it in, as the
+    composer, `doc send` and the tests do. Returns the intake answer."""
+    from lienthong.exchange import intake
+
+    package = build(session, runtime, sender_code=sender_code, draft=draft)
+    answer, _, _ = intake.receive(
+        session,
+        runtime=runtime,
+        chunks=signed_chunks(runtime, package),
+        agency_code=sender_code,
+        may_remote_sign=False,
+    )
+    return answer

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from lienthong.accounts.deps import PagePrincipal, check_csrf
-from lienthong.exchange import compose, intake, service, validation
+from lienthong.exchange import compose, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.api import acting_agency
 from lienthong.kernel.errors import AppError
@@ -171,19 +171,10 @@ async def compose_submit(
         ],
     )
 
-    def send() -> dict[str, Any]:
-        package = compose.build(db, runtime, sender_code=code, draft=draft)
-        answer, _, _ = intake.receive(
-            db,
-            runtime=runtime,
-            chunks=compose.signed_chunks(runtime, package),
-            agency_code=code,
-            may_remote_sign=False,
-        )
-        return answer
-
     try:
-        answer = await run_in_threadpool(send)
+        answer = await run_in_threadpool(
+            lambda: compose.send(db, runtime, sender_code=code, draft=draft)
+        )
     except AppError as exc:
         db.rollback()
         owner = registry.get_agency(db, code=code)

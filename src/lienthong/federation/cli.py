@@ -234,23 +234,25 @@ def _national(ctx: typer.Context) -> str:
     return str(national["code"])
 
 
+def _sync(ctx: typer.Context, step: str) -> None:
+    code = _national(ctx)
+    forwarder = _forwarder(ctx.obj)
+    try:
+        if step == "pull":
+            console.print(f"Directory from {code}: {forwarder.pull_directory(code)}")
+        else:
+            console.print(f"Pushed {forwarder.push_directory(code)} agencies to {code}.")
+    except Exception as exc:  # shown to the operator, exit 2
+        _stop(f"Directory {step} with {code} refused: {exc}")
+
+
 @directory_app.command("pull")
 def directory_pull(ctx: typer.Context) -> None:
     """Apply what changed in the national axis' directory since the last pull."""
-    code = _national(ctx)
-    try:
-        result = _forwarder(ctx.obj).pull_directory(code)
-    except Exception as exc:  # shown to the operator, exit 2
-        _stop(f"Directory pull from {code} refused: {exc}")
-    console.print(f"Directory from {code}: {result}")
+    _sync(ctx, "pull")
 
 
 @directory_app.command("push")
 def directory_push(ctx: typer.Context) -> None:
     """Send this node's own agencies changed since the last push to the national axis."""
-    code = _national(ctx)
-    try:
-        count = _forwarder(ctx.obj).push_directory(code)
-    except Exception as exc:  # shown to the operator, exit 2
-        _stop(f"Directory push to {code} refused: {exc}")
-    console.print(f"Pushed {count} agencies to {code}.")
+    _sync(ctx, "push")

@@ -19,7 +19,6 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -33,6 +32,7 @@ from lienthong.kernel.errors import Forbidden, Invalid
 from lienthong.registry import service as registry
 from lienthong.registry.codes import InvalidAgencyCode, parse_code
 from lienthong.registry.models import Agency, AgencyEvent, AgencyKind, AgencyStatus, Succession
+from lienthong.registry.schemas import Contact
 from lienthong.registry.versioning import current_version
 
 CHUNK = 500  # codes or ids per IN (...): well under SQLite's and PostgreSQL's limits
@@ -148,7 +148,7 @@ def _agency_code(value: str) -> str:
 Code = Annotated[str, AfterValidator(_agency_code)]
 
 
-class DirectoryRecord(BaseModel):
+class DirectoryRecord(Contact):
     """A feed record as received. Unknown keys are ignored, so that a newer peer may add some."""
 
     model_config = ConfigDict(extra="ignore")
@@ -165,12 +165,6 @@ class DirectoryRecord(BaseModel):
     level: int | None = Field(default=None, ge=1, le=4)
     parent_code: Code | None = None
     admin_code: str | None = Field(default=None, pattern=r"^\d{5}$")
-    organization_in_charge: str | None = Field(default=None, max_length=255)
-    address: str | None = Field(default=None, max_length=255)
-    email: str | None = Field(default=None, max_length=255)
-    phone: str | None = Field(default=None, max_length=64)
-    fax: str | None = Field(default=None, max_length=64)
-    website: str | None = Field(default=None, max_length=255)
     serving_node: str = Field(min_length=1, max_length=35)
     illustrative: bool = False
     successors: list[Code] = Field(default_factory=list)

@@ -65,6 +65,19 @@ def _name(common_name: str, agency_code: str | None = None) -> x509.Name:
     return x509.Name(parts)
 
 
+_CA_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=True,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
 def make_ca(common_name: str, *, days: int = 3650) -> tuple[PrivateKey, x509.Certificate]:
     key = new_key()
     now = utcnow()
@@ -78,20 +91,7 @@ def make_ca(common_name: str, *, days: int = 3650) -> tuple[PrivateKey, x509.Cer
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_CA_USAGE, critical=True)
         .sign(key, hashes.SHA256())
     )
     return key, cert
@@ -248,20 +248,7 @@ def issue_intermediate(
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(min(now + timedelta(days=days), root_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_CA_USAGE, critical=True)
         .sign(root_key, hashes.SHA256())
     )
 
