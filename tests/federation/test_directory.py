@@ -366,6 +366,35 @@ def test_a_push_may_only_carry_the_pushers_agencies(db: Session) -> None:
     assert result.created == 1
 
 
+def test_a_push_cannot_claim_codes_outside_the_pushers_range(db: Session) -> None:
+    outside = record("000.00.05.H26", kind="department", serving_node="H49")
+    with pytest.raises(Forbidden) as refused:
+        directory.apply(db, records=[outside], own_node="VN", only_node="H49", actor="push")
+    assert refused.value.code == "not_your_agency"
+    # A province's node speaks for its People's Committee, Party and Council groups alike.
+    assert directory.in_code_range("H49", "000.00.02.H49")
+    assert directory.in_code_range("H49", "000.00.00.A49")
+    assert directory.in_code_range("H49", "000.00.00.K49")
+    assert not directory.in_code_range("H49", "000.00.00.H26")
+    assert not directory.in_code_range("VN", "000.00.00.G12")
+
+
+def test_an_old_code_cannot_take_over_another_nodes_agency(db: Session) -> None:
+    """A record naming a ministry of the national axis as its old code neither passes a push
+    nor renames that ministry when pulled."""
+    directory.apply(db, records=[record(MINISTRY)], own_node=OWN, actor="s")
+    mine = record(HANOI_DEPT, kind="department", serving_node="H26")
+    directory.apply(db, records=[mine], own_node="VN", only_node="H26", actor="push")
+    takeover = {**mine, "old_code": MINISTRY}
+    with pytest.raises(Forbidden):
+        directory.apply(db, records=[takeover], own_node="VN", only_node="H26", actor="push")
+    fresh = {**record("000.00.03.H26", kind="department", serving_node="H26"), "old_code": MINISTRY}
+    directory.apply(db, records=[fresh], own_node=OWN, actor="pull")
+    ministry = registry.get_agency(db, code=MINISTRY)
+    assert (ministry.serving_node, ministry.name) == ("VN", f"Cơ quan {MINISTRY}")
+    assert registry.get_agency(db, code="000.00.03.H26").serving_node == "H26"
+
+
 def test_records_of_this_nodes_own_agencies_are_skipped(db: Session) -> None:
     province = registry.get_agency(db, code="000.00.00.H49")
     name, head = province.name, current_version(db)

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import statuses
+from lienthong.exchange import compose, statuses
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document
-from lienthong.federation import peers
+from lienthong.federation import directory, peers
 from lienthong.federation.httpsig import content_digest, sign_request
 from lienthong.federation.models import Outbound, Peer
 from lienthong.federation.transport import (
@@ -26,14 +26,25 @@ from lienthong.federation.transport import (
     PeerInfo,
     PeerRefused,
     PeerUnavailable,
+    answer_of,
     signed_json_response,
     verify_receipt,
 )
-from lienthong.kernel.errors import AppError
+from lienthong.kernel.errors import AppError, Forbidden
 from lienthong.kernel.pki import FileKeyStore, issue
 from lienthong.registry import service as registry
 
-from .conftest import BTC, HN_DEPT, HONG_GAI, SNV, VPCP, Federation, Node
+from .conftest import (
+    BTC,
+    HN_DEPT,
+    HN_UBND,
+    HONG_GAI,
+    SNV,
+    VPCP,
+    Federation,
+    Node,
+    add_department,
+)
 
 
 def _document(node: Node, sender: str, document_id: str) -> tuple[Document, list[Delivery]]:
@@ -265,6 +276,46 @@ def test_a_peer_that_hangs_times_out_and_the_worker_goes_on(federation: Federati
     assert delivery.state == "delivered"
 
 
+def _copies(node: Node, document_id: str) -> int:
+    with node.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Document)
+                .where(Document.document_id == document_id)
+            )
+            or 0
+        )
+
+
+def test_a_node_cannot_sign_for_another_nodes_agency(federation: Federation) -> None:
+    """Quảng Ninh's CA issues itself a certificate naming Hà Nội's People's Committee and signs
+    a package with it: the axis refuses it, since Hà Nội's agencies are vouched for by Hà Nội."""
+    qn, vn = federation.nodes["H49"], federation.nodes["VN"]
+    assert isinstance(qn.runtime.keys, FileKeyStore)
+    qn.runtime.keys.ensure_agency(HN_UBND, "UBND thành phố Hà Nội (giả)")
+    try:
+        # Its own intake will not take a package from an agency it does not serve …
+        with pytest.raises(Forbidden, match="served by node H26"):
+            qn.send(HN_UBND, [VPCP], subject="Mạo danh Hà Nội")
+        # … so it writes the package by hand and posts it to the axis.
+        with qn.session() as session:
+            package = compose.build(
+                session,
+                qn.runtime,
+                sender_code=HN_UBND,
+                draft=compose.Draft(recipients=[VPCP], subject="Mạo danh Hà Nội", uploads=[]),
+            )
+        response = _raw_post(qn, vn, b"".join(compose.signed_chunks(qn.runtime, package)))
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "certificate_not_for_sender"
+        assert _copies(vn, package.document_id) == 0
+    finally:
+        for suffix in (".key", ".pem"):
+            (qn.runtime.keys.root / "agencies" / f"{HN_UBND}{suffix}").unlink()
+        qn.runtime.keys._identities.clear()
+
+
 def _raw_post(node: Node, target: Node, body: bytes, **extra: str) -> httpx.Response:
     url = target.url + "/federation/v1/packages"
     headers = {
@@ -312,7 +363,7 @@ def test_a_package_whose_inner_signature_fails_is_refused_and_kept_out(
     federation: Federation,
 ) -> None:
     qn, vn = federation.nodes["H49"], federation.nodes["VN"]
-    answer = qn.send(SNV, [HONG_GAI], subject="Nội dung gốc")
+    answer = qn.send(SNV, [VPCP], subject="Nội dung gốc")  # queued; no forwarder runs here
     document, _ = _document(qn, SNV, answer["document_id"])
     with qn.runtime.blobs.open(document.stored_sha256) as handle:
         original = handle.read()
@@ -321,15 +372,15 @@ def test_a_package_whose_inner_signature_fails_is_refused_and_kept_out(
     response = _raw_post(qn, vn, tampered)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "bad_signature"
-    with vn.session() as session:
-        assert (
-            session.scalar(
-                select(func.count())
-                .select_from(Document)
-                .where(Document.document_id == answer["document_id"])
-            )
-            == 0
-        )
+    assert _copies(vn, answer["document_id"]) == 0
+    # A node may not hand a package to recipients its sender did not address.
+    local = qn.send(SNV, [HONG_GAI], subject="Chỉ gửi phường Hồng Gai")
+    to_ward, _ = _document(qn, SNV, local["document_id"])
+    with qn.runtime.blobs.open(to_ward.stored_sha256) as handle:
+        readdressed = _raw_post(qn, vn, handle.read())
+    assert readdressed.status_code == 403
+    assert readdressed.json()["error"]["code"] == "recipient_not_addressed"
+    assert _copies(vn, local["document_id"]) == 0
     loop = _raw_post(
         qn, vn, original, **{"Lienthong-Trace": "H49;2026-11-30T00:00:00Z, VN;2026-11-30T00:00:01Z"}
     )
@@ -387,7 +438,9 @@ def test_a_stale_or_badly_signed_feed_is_refused_and_the_directory_kept(
                         return replace(real, key=key)
 
                 runtime = replace(runtime, keys=Keys())  # type: ignore[arg-type]
-            body, headers = signed_json_response(runtime, 200, payload)
+            body, headers = signed_json_response(
+                runtime, 200, payload, request_signature=request.headers.get("signature")
+            )
             return httpx.Response(200, content=body, headers=headers)
 
         return httpx.MockTransport(handler)
@@ -470,3 +523,71 @@ def test_a_recall_crosses_nodes_and_the_answer_comes_back(federation: Federation
     _sent, (out,) = _document(qn, HONG_GAI, answer["document_id"])
     assert out.state == "recalled"
     assert _statuses(qn, out.id) == ["01", "13", "15"]
+
+
+def test_a_replayed_directory_push_cannot_undo_a_newer_one(federation: Federation) -> None:
+    hn, vn = federation.nodes["H26"], federation.nodes["VN"]
+    code = "000.00.07.H26"
+    add_department(hn, code, "Sở Văn hóa Hà Nội", "000.00.00.H26")
+    with hn.session() as session:
+        first = directory.feed(session, since=0, node_code="H26")["records"]
+    hn.forwarder.push_directory("VN")
+    with hn.factory.begin() as session:
+        registry.get_agency(session, code=code).name = "Sở Văn hóa và Thể thao Hà Nội"
+    hn.forwarder.push_directory("VN")
+    with hn.session() as session:
+        peer = session.scalars(select(Peer).where(Peer.code == "VN")).one()
+        info = PeerInfo("VN", peer.base_url, hn.forwarder.certificates.leaf(peer.certificate))
+    replay = HttpTransport(hn.runtime).post_json(
+        info, "/federation/v1/directory", {"records": first}
+    )
+    assert replay["body"]["stale"] is True
+    with vn.session() as session:
+        assert registry.get_agency(session, code=code).name == "Sở Văn hóa và Thể thao Hà Nội"
+
+
+def test_an_answer_signed_for_another_request_is_not_taken(federation: Federation) -> None:
+    qn, vn = federation.nodes["H49"], federation.nodes["VN"]
+    identity = vn.runtime.keys.transport_identity()
+    assert identity is not None
+    info = PeerInfo("VN", vn.url, identity.chain[0])
+    body, headers = signed_json_response(
+        vn.runtime, 422, {"error": {"code": "bad_signature"}}, request_signature="sig=:AAAA:"
+    )
+    with pytest.raises(PeerUnavailable, match="another request"):
+        answer_of(info, 422, httpx.Headers(headers), body, reply_to="sig=:BBBB:")
+    with pytest.raises(PeerRefused):
+        answer_of(info, 422, httpx.Headers(headers), body, reply_to="sig=:AAAA:")
+    assert qn.code == "H49"
+
+
+def test_a_peer_that_trickles_its_answer_is_cut_off(federation: Federation) -> None:
+    qn = federation.nodes["H49"]
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def trickle() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            for _ in range(60):
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return
+                time.sleep(0.25)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    identity = qn.runtime.keys.transport_identity()
+    assert identity is not None
+    info = PeerInfo("VN", f"http://127.0.0.1:{listener.getsockname()[1]}", identity.chain[0])
+    started = time.monotonic()
+    with pytest.raises(PeerUnavailable, match="too long or too slow"):
+        HttpTransport(qn.runtime).get_json(info, "/federation/v1/directory", {"since": 0})
+    assert time.monotonic() - started < qn.settings.peer_timeout_seconds + 2
+    listener.close()

@@ -71,6 +71,7 @@ def signature_state(
             sender_code=package.from_.organ_id,
             keys=runtime.keys,
             allow_sha1=runtime.settings.allow_sha1,
+            served_by=runtime.settings.node_code,
         )
         return "verified", leaf.subject.rfc4514_string()
     if may_remote_sign and runtime.keys.identity(package.from_.organ_id) is not None:
@@ -119,6 +120,13 @@ def receive_document(
     assert isinstance(package, DocumentPackage)
     check_sender(result, agency_code)
     sender = registry.get_agency(session, code=agency_code)
+    if sender.serving_node != runtime.settings.node_code:
+        raise Forbidden(
+            f"{sender.code} do nút {sender.serving_node} phục vụ: hãy gửi qua nút đó.",
+            f"{sender.code} is served by node {sender.serving_node}: send through that node.",
+            code="sender_not_served_here",
+            details={"serving_node": sender.serving_node},
+        )
     existing = session.scalars(
         select(Document).where(
             Document.sender_id == sender.id, Document.document_id == package.document_id

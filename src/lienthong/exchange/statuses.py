@@ -381,7 +381,7 @@ def receive_status_package(
         else:
             check_transition(delivery, code=package.status_code, as_sender=as_sender)
     for delivery in deliveries:
-        if arrived:
+        if arrived and delivery.state in ("waiting", "forwarded", "failed"):
             delivery.state = "delivered"
             delivery.delivered_at = utcnow()
         record(
@@ -443,6 +443,7 @@ def _check_peer_status(runtime: Runtime, result: ReadResult, from_agency: Agency
         keys=runtime.keys,
         allow_sha1=runtime.settings.allow_sha1,
         also=(from_agency.serving_node,),
+        served_by=from_agency.serving_node,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from lienthong.accounts.deps import NodeAdmin
@@ -26,6 +27,7 @@ from lienthong.federation.transport import (
     parse_trace,
     signed_json_response,
 )
+from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError, Conflict, Invalid, NotFound
 from lienthong.kernel.pki import pem
 from lienthong.runtime import Runtime
@@ -36,13 +38,15 @@ operator = APIRouter(prefix="/api/v1/federation", tags=["federation"])
 _certificates = CertificateCache()
 
 
-def _signed(runtime: Runtime, status: int, payload: Any) -> Response:
-    body, headers = signed_json_response(runtime, status, payload)
+def _signed(request: Request, runtime: Runtime, status: int, payload: Any) -> Response:
+    body, headers = signed_json_response(
+        runtime, status, payload, request_signature=request.headers.get("signature")
+    )
     return Response(body, status_code=status, headers=headers)
 
 
-def _refusal(runtime: Runtime, exc: AppError) -> Response:
-    return _signed(runtime, exc.status_code, error_body(exc))
+def _refusal(request: Request, runtime: Runtime, exc: AppError) -> Response:
+    return _signed(request, runtime, exc.status_code, error_body(exc))
 
 
 def _signed_target(request: Request) -> str:
@@ -123,8 +127,8 @@ async def receive_package(request: Request, runtime: NodeRuntime) -> Response:
         finally:
             body.close()
     except AppError as exc:
-        return _refusal(runtime, exc)
-    return _signed(runtime, 200, {**answer, "repeated": repeated})
+        return _refusal(request, runtime, exc)
+    return _signed(request, runtime, 200, {**answer, "repeated": repeated})
 
 
 def _accept(
@@ -137,17 +141,25 @@ def _accept(
     digest: bytes | None,
 ) -> tuple[dict[str, Any], bool]:
     # Our own transaction, committed before the receipt is signed: a receipt is never given
-    # for something not stored.
-    with unit_of_work(request.app.state.session_factory) as session:
-        return inbound.accept(
-            session,
-            runtime=runtime,
-            peer_code=peer_code,
-            chunks=chunks(body),
-            recipients=recipients,
-            trace=trace,
-            digest=digest,
-        )
+    # for something not stored. Two copies racing (a retry overtaking a slow first attempt)
+    # meet at a unique constraint; the loser runs again and is answered as a repeat.
+    for attempt in (1, 2):
+        body.seek(0)
+        try:
+            with unit_of_work(request.app.state.session_factory) as session:
+                return inbound.accept(
+                    session,
+                    runtime=runtime,
+                    peer_code=peer_code,
+                    chunks=chunks(body),
+                    recipients=recipients,
+                    trace=trace,
+                    digest=digest,
+                )
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @router.get("/directory")
@@ -167,8 +179,8 @@ async def directory_feed(
 
         page = await run_in_threadpool(read)
     except AppError as exc:
-        return _refusal(runtime, exc)
-    return _signed(runtime, 200, {"node": runtime.settings.node_code, **page})
+        return _refusal(request, runtime, exc)
+    return _signed(request, runtime, 200, {"node": runtime.settings.node_code, **page})
 
 
 @router.post("/directory")
@@ -194,7 +206,7 @@ async def directory_push(request: Request, runtime: NodeRuntime) -> Response:
         try:
             records = json.loads(raw)["records"]
             assert isinstance(records, list)
-        except (ValueError, KeyError, TypeError, AssertionError) as exc:
+        except (ValueError, KeyError, TypeError, AssertionError, RecursionError) as exc:
             raise Invalid(
                 'Thân yêu cầu phải là JSON {"records": [...]}.',
                 'The body must be JSON {"records": [...]}.',
@@ -203,19 +215,35 @@ async def directory_push(request: Request, runtime: NodeRuntime) -> Response:
 
         def apply() -> dict[str, Any]:
             with unit_of_work(request.app.state.session_factory) as session:
+                # Only records newer than the last push applied: a replayed or late push cannot
+                # undo a newer change. (At this end, a peer's directory_version counts pushes.)
+                peer = peers.get_peer(session, code=peer_code)
+                have = peer.directory_version
+                # (a record without a version stays in, for apply to refuse it with the reason)
+                fresh = [
+                    r
+                    for r in records
+                    if not isinstance(r, dict)
+                    or not isinstance(r.get("version"), int)
+                    or r["version"] > have
+                ]
+                if not fresh:
+                    return {"applied": None, "stale": True, "have": peer.directory_version}
                 result = directory.apply(
                     session,
-                    records=records,
+                    records=fresh,
                     own_node=runtime.settings.node_code,
                     only_node=peer_code,
                     actor=f"node:{peer_code}",
                 )
-                return {"applied": result.__dict__}
+                peer.directory_version = max(int(r["version"]) for r in fresh)
+                peer.directory_synced_at = utcnow()
+                return {"applied": result.__dict__, "have": peer.directory_version}
 
         answer = await run_in_threadpool(apply)
     except AppError as exc:
-        return _refusal(runtime, exc)
-    return _signed(runtime, 200, answer)
+        return _refusal(request, runtime, exc)
+    return _signed(request, runtime, 200, answer)
 
 
 # ---- operators ------------------------------------------------------------------------------

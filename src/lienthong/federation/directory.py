@@ -10,6 +10,7 @@ Pure database work, no HTTP: the transport calls `feed` and `apply` inside its t
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -252,12 +253,30 @@ def _target(record: DirectoryRecord, local: dict[str, Agency]) -> Agency | None:
     return agency
 
 
+def in_code_range(node: str, code: str) -> bool:
+    """Whether a node may speak for an agency code: its level-1 group is the node's code, or,
+    for a province's node (H49), the same province's Party (A49) and Council (K49) groups."""
+    level1 = code.rsplit(".", 1)[-1].upper()
+    if level1 == node:
+        return True
+    return bool(_LEVEL1.match(node) and _LEVEL1.match(level1) and level1[1:] == node[1:])
+
+
+_LEVEL1 = re.compile(r"^[A-Z]\d\d$")
+
+
 def _check_pusher(records: list[DirectoryRecord], local: dict[str, Agency], node: str) -> None:
     """A node may push only agencies it serves, and may not take over another node's."""
     foreign: list[dict[str, Any]] = []
     for index, record in enumerate(records):
         target = _target(record, local)
-        if record.serving_node != node or (target is not None and target.serving_node != node):
+        old = local.get(record.old_code) if record.old_code else None
+        if (
+            record.serving_node != node
+            or not in_code_range(node, record.code)
+            or (target is not None and target.serving_node != node)
+            or (old is not None and old.serving_node != node)
+        ):
             foreign.append(
                 {
                     "index": index,
@@ -336,9 +355,13 @@ def apply(
 
     renamed: set[str] = set()
     for record in todo:
-        if record.old_code and record.code not in local and record.old_code in local:
-            registry.rename(session, code=record.old_code, new_code=record.code, actor=actor)
-            local[record.code] = local.pop(record.old_code)
+        old = local.get(record.old_code) if record.old_code else None
+        # A rename is followed only within one node: a record cannot take over an agency that
+        # another node serves by naming it as its old code.
+        if old is not None and record.code not in local and old.serving_node == record.serving_node:
+            previous = old.code
+            registry.rename(session, code=previous, new_code=record.code, actor=actor)
+            local[record.code] = local.pop(previous)
             renamed.add(record.code)
     result.renamed = len(renamed)
 

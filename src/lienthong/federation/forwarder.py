@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lienthong.federation import directory, outbox
@@ -140,8 +140,13 @@ class Forwarder:
         results: list[tuple[int, str, dict[str, Any]]] = []
         answered = 0
         failure: str | None = None
+        renewed = time.monotonic()
         try:
             for row_id, sha, size, recipients, trace in rows:
+                if time.monotonic() - renewed > self.settings.forward_lease_seconds / 3:
+                    if not self._renew(code):
+                        break  # another forwarder took the peer over: it sends the rest
+                    renewed = time.monotonic()
                 try:
                     receipt = self.transport.send_package(
                         info, blob_sha256=sha, size=size, recipients=recipients, trace=trace
@@ -151,6 +156,10 @@ class Forwarder:
                 except PeerUnavailable as exc:
                     failure = str(exc)
                     break
+                except Exception as exc:  # ours, not the peer's (a blob gone from disk …)
+                    log.exception("could not send a package", extra={"outbound": row_id})
+                    error = {"code": "local_error", "message": f"{type(exc).__name__}: {exc}"}
+                    results.append((row_id, "dead", error))
                 else:
                     results.append((row_id, "sent", receipt))
                 answered += 1
@@ -160,6 +169,17 @@ class Forwarder:
         finally:
             self._record(code, results, failure, release=True)
         return answered
+
+    def _renew(self, code: str) -> bool:
+        """Extend this forwarder's lease on a peer; False when it is no longer ours."""
+        until = utcnow() + timedelta(seconds=self.settings.forward_lease_seconds)
+        with self.factory.begin() as session:
+            done = session.execute(
+                update(Peer)
+                .where(Peer.code == code, Peer.lease_owner == self.worker_id)
+                .values(lease_until=until)
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
 
     def _record(
         self,
@@ -258,17 +278,21 @@ class Forwarder:
             )
             log.warning("directory feed refused", extra={"peer": code, "error": str(exc)[:300]})
             raise
-        with self.factory.begin() as session:
-            result = directory.apply(
-                session,
-                records=records,
-                own_node=self.settings.node_code,
-                actor=f"node:{code}",
-            )
-            peer = session.scalars(select(Peer).where(Peer.code == code)).one()
-            peer.directory_version = head
-            peer.directory_synced_at = utcnow()
-            peer.directory_error = None
+        try:
+            with self.factory.begin() as session:
+                result = directory.apply(
+                    session,
+                    records=records,
+                    own_node=self.settings.node_code,
+                    actor=f"node:{code}",
+                )
+                peer = session.scalars(select(Peer).where(Peer.code == code)).one()
+                peer.directory_version = head
+                peer.directory_synced_at = utcnow()
+                peer.directory_error = None
+        except AppError as exc:  # nothing applied; the directory stays as it was
+            self._note_directory_error(code, f"{exc.code}: {exc}")
+            raise
         log.info(
             "directory pulled",
             extra={"peer": code, "version": head, "records": len(records)},

@@ -16,6 +16,8 @@ from lienthong.exchange.edxml.model import DocumentPackage, Organization, Status
 from lienthong.exchange.edxml.reader import ReadResult
 from lienthong.exchange.edxml.signature import verify
 from lienthong.exchange.models import Delivery, Document
+from lienthong.federation import directory
+from lienthong.federation.models import Peer
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import Conflict, Forbidden
 from lienthong.registry import service as registry
@@ -65,28 +67,43 @@ def accept(
     )
 
 
-def _sender(session: Session, organization: Organization, origin: str, own: str) -> Agency:
+def _cut(value: str | None, limit: int) -> str | None:
+    """The package's own contact fields, cut to what the registry holds."""
+    return value.strip()[:limit] or None if value else None
+
+
+def _sender(
+    session: Session, organization: Organization, peer: str, national: bool, own: str
+) -> Agency:
     """The sending agency; one this node has not heard of yet (the directory catches up later)
-    is recorded from the package's own From, served by the node the package started at."""
+    is recorded from the package's own From, served by the peer that handed it over (the route
+    back), and only in that peer's own code range unless the peer is the national axis."""
     agency = registry.find_agency(session, code=organization.organ_id)
     if agency is None:
+        if not national and not directory.in_code_range(peer, organization.organ_id):
+            raise Forbidden(
+                f"Nút {peer} không phục vụ cơ quan {organization.organ_id}, chưa có trong danh bạ.",
+                f"Node {peer} does not serve {organization.organ_id}, which is not in the directory.",
+                code="unknown_sender",
+                details={"code": organization.organ_id, "peer": peer},
+            )
         code = parse_code(organization.organ_id)
         now = utcnow()
-        name = organization.organ_name or organization.organ_id
+        name = _cut(organization.organ_name, 255) or str(code)
         agency = Agency(
-            code=organization.organ_id,
+            code=str(code),
             name=name,
             kind="other",
             level=code.level,
             status=AgencyStatus.ACTIVE.value,
-            organization_in_charge=organization.organization_in_charge,
-            address=organization.organ_add,
-            email=organization.email,
-            phone=organization.telephone,
-            fax=organization.fax,
-            website=organization.website,
-            serving_node=origin,
-            search_text=registry.search_text_for(name, None, organization.organ_id),
+            organization_in_charge=_cut(organization.organization_in_charge, 255),
+            address=_cut(organization.organ_add, 255),
+            email=_cut(organization.email, 255),
+            phone=_cut(organization.telephone, 64),
+            fax=_cut(organization.fax, 64),
+            website=_cut(organization.website, 255),
+            serving_node=peer,
+            search_text=registry.search_text_for(name, None, str(code))[:700],
             created_at=now,
             updated_at=now,
         )
@@ -113,7 +130,8 @@ def accept_document(
     package = result.package
     assert isinstance(package, DocumentPackage)
     own = runtime.settings.node_code
-    sender = _sender(session, package.from_, trace[0]["node"] if trace else peer_code, own)
+    national = bool(session.scalar(select(Peer.national).where(Peer.code == peer_code)))
+    sender = _sender(session, package.from_, peer_code, national, own)
     existing = session.scalars(
         select(Document).where(
             Document.sender_id == sender.id, Document.document_id == package.document_id
@@ -125,6 +143,15 @@ def accept_document(
             f"DocumentId {package.document_id} of {sender.code} already arrived with other content.",
             code="document_id_conflict",
             details={"document_id": package.document_id},
+        )
+    addressed = {o.organ_id.strip().upper() for o in package.to}
+    strays = [c for c in recipients if c.strip().upper() not in addressed]
+    if strays or not recipients:
+        raise Forbidden(
+            "Nút chuyển tiếp chỉ được giao văn bản cho cơ quan có trong To của chính gói tin.",
+            "A node may hand a package over only for recipients named in the package's own To.",
+            code="recipient_not_addressed",
+            details={"not_in_to": strays},
         )
     intake.check_attachments(package)
     if package.signature is None:
@@ -142,6 +169,7 @@ def accept_document(
             sender_code=sender.code,
             keys=runtime.keys,
             allow_sha1=runtime.settings.allow_sha1,
+            served_by=sender.serving_node,
         )
         signature, subject = "verified", leaf.subject.rfc4514_string()
     routes, results = intake.route_recipients(

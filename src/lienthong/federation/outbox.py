@@ -37,7 +37,7 @@ def queue_document(
     trace = list(document.trace or [])
     visited = {t["node"] for t in trace} | {own}
     by_hop: dict[str, list[str]] = {}
-    for _delivery, agency in targets:
+    for delivery, agency in targets:
         hop = peers.next_hop(session, own=own, dest=agency.serving_node, visited=visited)
         if hop is None:  # routing refused these already; a peer removed meanwhile lands here
             raise Invalid(
@@ -45,9 +45,23 @@ def queue_document(
                 f"No route to node {agency.serving_node}.",
                 code="no_route_to_node",
             )
-        by_hop.setdefault(hop, []).append(agency.code)
+        # The code as the sender wrote it in To: the far node checks it against the package.
+        by_hop.setdefault(hop, []).append(delivery.addressed_code)
     rows = []
     for hop, codes in by_hop.items():
+        priority = document.priority
+        if document.target_id is not None:
+            # A recall, update or replacement must not overtake the document it is about,
+            # however urgent: it leaves no earlier than that document still waiting for the hop.
+            waiting = session.scalar(
+                select(func.min(Outbound.priority)).where(
+                    Outbound.document_fk == document.target_id,
+                    Outbound.peer_code == hop,
+                    Outbound.state == QUEUED,
+                )
+            )
+            if waiting is not None:
+                priority = min(priority, waiting)
         row = Outbound(
             kind="edoc",
             peer_code=hop,
@@ -57,7 +71,7 @@ def queue_document(
             origin_code=_sender_code(session, document),
             document_id=document.document_id,
             recipients=codes,
-            priority=document.priority,
+            priority=priority,
             trace=trace,
             state=QUEUED,
             attempts=0,
@@ -171,9 +185,10 @@ def _deliveries(session: Session, row: Outbound) -> list[tuple[int, str]]:
     return [
         (delivery_id, code)
         for delivery_id, code in session.execute(
-            select(Delivery.id, Agency.code)
-            .join(Agency, Agency.id == Delivery.recipient_id)
-            .where(Delivery.document_fk == row.document_fk, Agency.code.in_(row.recipients))
+            select(Delivery.id, Delivery.addressed_code).where(
+                Delivery.document_fk == row.document_fk,
+                Delivery.addressed_code.in_(row.recipients),
+            )
         ).all()
     ]
 

@@ -49,7 +49,11 @@ def verify_node_chain(keys: KeyStore, code: str, chain: list[x509.Certificate]) 
     """The peer's certificate, once it is shown to chain to the federation's root and to name
     the node (UID = node code)."""
     return check_chain(
-        chain, anchors=keys.trust_anchors(), revoked=keys.revoked_serials(), sender_code=code
+        chain,
+        anchors=keys.trust_anchors(),
+        revoked=keys.revoked_serials(),
+        sender_code=code,
+        served_by=code,
     )
 
 
@@ -161,6 +165,7 @@ def trusted_peer_certificate(
             anchors=keys.trust_anchors(),
             revoked=keys.revoked_serials(),
             sender_code=code,
+            served_by=code,
         )
     except CertificateProblem:
         return None

@@ -29,13 +29,23 @@ from lienthong.kernel.errors import AppError, Invalid
 from lienthong.runtime import Runtime
 
 TO, TRACE, RECIPIENTS = "Lienthong-To", "Lienthong-Trace", "Lienthong-Recipients"
+# An answer names the request it answers (the sha-256 of that request's Signature), inside its
+# own signature: a signed answer cannot be replayed as the answer to another request.
+IN_REPLY_TO = "Lienthong-In-Reply-To"
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 PACKAGES_PATH = "/federation/v1/packages"
 DIRECTORY_PATH = "/federation/v1/directory"
 NODE_PATH = "/federation/v1/node"
 MAX_TRACE = 16
 _TRACE_ENTRY = re.compile(r"^([A-Z0-9][A-Z0-9.]{0,34});(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,34}$")
-RECEIPT_HEADERS = ("content-type", "content-digest", "signature-input", "signature")
+RECEIPT_HEADERS = (
+    "content-type",
+    "content-digest",
+    "lienthong-in-reply-to",
+    "signature-input",
+    "signature",
+)
 
 
 class PeerUnavailable(Exception):
@@ -119,8 +129,12 @@ def error_body(exc: AppError) -> dict[str, Any]:
     }
 
 
+def reply_tag(request_signature: str | None) -> str:
+    return hashlib.sha256((request_signature or "").encode()).hexdigest()
+
+
 def signed_json_response(
-    runtime: Runtime, status: int, payload: Any
+    runtime: Runtime, status: int, payload: Any, *, request_signature: str | None = None
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers of an answer signed with this node's key."""
     identity = runtime.keys.transport_identity()
@@ -128,6 +142,7 @@ def signed_json_response(
     headers = {
         "Content-Type": "application/json",
         "Content-Digest": content_digest(hashlib.sha256(body).digest()),
+        IN_REPLY_TO: reply_tag(request_signature),
     }
     if identity is not None:
         headers.update(
@@ -243,44 +258,68 @@ class HttpTransport:
         self, peer: PeerInfo, method: str, url: str, *, headers: dict[str, str], content: Any = None
     ) -> dict[str, Any]:
         started = time.monotonic()
+        deadline = started + self.runtime.settings.peer_timeout_seconds
         try:
-            response = self.client.request(method, url, headers=headers, content=content)
+            request = self.client.build_request(method, url, headers=headers, content=content)
+            response = self.client.send(request, stream=True)
+            try:
+                # The read timeout bounds each silence; this bounds the whole answer, so a peer
+                # that trickles bytes, or sends too many, cannot hold the forwarder.
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_ANSWER_BYTES or time.monotonic() > deadline:
+                        raise PeerUnavailable("the answer is too long or too slow")
+                    chunks.append(chunk)
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
             raise PeerUnavailable(f"{type(exc).__name__}: {exc}"[:500]) from exc
-        return answer_of(peer, response, elapsed=time.monotonic() - started)
+        return answer_of(
+            peer,
+            response.status_code,
+            response.headers,
+            b"".join(chunks),
+            reply_to=headers.get("Signature"),
+            elapsed=time.monotonic() - started,
+        )
 
 
-def answer_of(peer: PeerInfo, response: httpx.Response, *, elapsed: float = 0.0) -> dict[str, Any]:
+def answer_of(
+    peer: PeerInfo,
+    status: int,
+    headers: httpx.Headers,
+    raw: bytes,
+    *,
+    reply_to: str | None,
+    elapsed: float = 0.0,
+) -> dict[str, Any]:
     """A verified answer as a receipt {status, headers, raw, body}; garbage or an unsigned
     answer is the peer being unavailable, a signed refusal is PeerRefused."""
-    if response.status_code >= 500 or response.status_code in (401, 408, 429):
-        raise PeerUnavailable(f"HTTP {response.status_code}: {response.text[:300]}")
-    raw = response.content
+    if status >= 500 or status in (401, 408, 429):
+        raise PeerUnavailable(f"HTTP {status}: {raw[:300].decode(errors='replace')}")
     try:
-        if digest_of(response.headers.get("content-digest")) != hashlib.sha256(raw).digest():
+        if digest_of(headers.get("content-digest")) != hashlib.sha256(raw).digest():
             raise PeerUnavailable("the answer does not match its Content-Digest")
         verify_response(
-            status=response.status_code,
-            headers=response.headers,
-            certificate=peer.certificate,
-            expected_key_id=peer.code,
+            status=status, headers=headers, certificate=peer.certificate, expected_key_id=peer.code
         )
-        body = json.loads(raw)
-    except (SignatureProblem, ValueError) as exc:
-        raise PeerUnavailable(
-            f"unsigned or unreadable answer (HTTP {response.status_code}): {exc}"
-        ) from exc
+        if headers.get(IN_REPLY_TO) != reply_tag(reply_to):
+            raise PeerUnavailable("the signed answer is for another request")
+        text = raw.decode()
+        body = json.loads(text)
+    except (SignatureProblem, ValueError, RecursionError) as exc:
+        raise PeerUnavailable(f"unsigned or unreadable answer (HTTP {status}): {exc}") from exc
     if not isinstance(body, dict):
         raise PeerUnavailable("the answer is not a JSON object")
-    if response.status_code >= 400:
+    if status >= 400:
         error = body.get("error")
-        raise PeerRefused(
-            response.status_code, error if isinstance(error, dict) else {"code": "refused"}
-        )
+        raise PeerRefused(status, error if isinstance(error, dict) else {"code": "refused"})
     return {
-        "status": response.status_code,
-        "headers": {h: response.headers[h] for h in RECEIPT_HEADERS if h in response.headers},
-        "raw": raw.decode(),
+        "status": status,
+        "headers": {h: headers[h] for h in RECEIPT_HEADERS if h in headers},
+        "raw": text,
         "body": body,
         "elapsed_ms": round(elapsed * 1000, 1),
     }

@@ -151,10 +151,13 @@ def check_chain(
     sender_code: str,
     at: datetime | None = None,
     also: Collection[str] = (),
+    served_by: str | None = None,
 ) -> x509.Certificate:
     """The leaf, once it is shown to chain to an anchor, be valid at `at`, not be revoked, and
     belong to the sending agency (or to one of `also`: the node that serves it, which signs the
-    statuses it records for the agency)."""
+    statuses it records for the agency). A node's CA (marked with the node's URN) vouches only
+    for what that node serves: with `served_by`, a leaf issued under another node's CA is
+    refused, so one node cannot mint certificates for another node's agencies."""
     if not chain:
         raise CertificateProblem(
             "Gói tin không kèm chứng thư số.",
@@ -183,11 +186,13 @@ def check_chain(
             )
     current = leaf
     pool = list(chain[1:])
+    path: list[x509.Certificate] = []
     for _ in range(len(chain) + 1):
         anchor = next(
             (a for a in anchors if a.subject == current.issuer and _issued_by(current, a)), None
         )
         if anchor is not None:
+            path.append(anchor)
             break
         parent = next(
             (c for c in pool if c.subject == current.issuer and _issued_by(current, c)), None
@@ -207,9 +212,18 @@ def check_chain(
                 details={"issuer": parent.subject.rfc4514_string()},
             )
         pool.remove(parent)
+        path.append(parent)
         current = parent
     else:  # pragma: no cover - the loop always breaks or raises
         raise CertificateProblem("Chuỗi chứng thư quá dài.", "Certificate chain too long.")
+    issuing_node = next((n for n in map(node_of_ca, path) if n), None)
+    if served_by is not None and issuing_node is not None and issuing_node != served_by:
+        raise CertificateProblem(
+            f"Chứng thư số do CA của nút {issuing_node} cấp, nhưng {sender_code} do nút {served_by} phục vụ.",
+            f"The certificate was issued by node {issuing_node}'s CA, but {sender_code} is served by node {served_by}.",
+            code="certificate_not_for_sender",
+            details={"issuing_node": issuing_node, "served_by": served_by},
+        )
     owner = agency_code_of(leaf)
     if owner != sender_code and owner not in also:
         raise CertificateProblem(
@@ -219,6 +233,21 @@ def check_chain(
             details={"certificate_owner": owner, "sender": sender_code},
         )
     return leaf
+
+
+NODE_URN = "urn:lienthong:node:"
+
+
+def node_of_ca(cert: x509.Certificate) -> str | None:
+    """The node a node CA belongs to (its SubjectAltName URN), None for any other CA."""
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for uri in names.get_values_for_type(x509.UniformResourceIdentifier):
+        if uri.startswith(NODE_URN):
+            return uri[len(NODE_URN) :]
+    return None
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -234,6 +263,7 @@ def issue_intermediate(
     *,
     key: PrivateKey,
     subject: x509.Name,
+    node_code: str,
     days: int = 3650,
 ) -> x509.Certificate:
     """A CA certificate for an existing key and name, under the federation's root: the node's
@@ -249,6 +279,10 @@ def issue_intermediate(
         .not_valid_after(min(now + timedelta(days=days), root_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_CA_USAGE, critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(NODE_URN + node_code)]),
+            critical=False,
+        )
         .sign(root_key, hashes.SHA256())
     )
 
@@ -386,7 +420,9 @@ class FileKeyStore:
         if current is not None and current.chain[-1] == root_cert:
             return current
         ca_key, ca_cert = self.ensure_ca()
-        intermediate = issue_intermediate(root_key, root_cert, key=ca_key, subject=ca_cert.subject)
+        intermediate = issue_intermediate(
+            root_key, root_cert, key=ca_key, subject=ca_cert.subject, node_code=node_code
+        )
         (self.root / "anchors").mkdir(parents=True, exist_ok=True)
         (self.root / "anchors" / "federation.pem").write_bytes(pem(root_cert))
         (self.root / "ca.pem").write_bytes(pem(intermediate))

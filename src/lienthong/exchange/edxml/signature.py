@@ -132,6 +132,7 @@ def verify(
     keys: KeyStore,
     allow_sha1: bool,
     also: Collection[str] = (),
+    served_by: str | None = None,
 ) -> x509.Certificate:
     """The signer's certificate, once the digest, the signature value and the certificate chain
     all check out; otherwise a typed refusal saying which."""
@@ -185,6 +186,7 @@ def verify(
         revoked=keys.revoked_serials(),
         sender_code=sender_code,
         also=also,
+        served_by=served_by,
     )
     signed_info = _canonical_from_events(stream, exclusive=info.canonicalization in _EXCLUSIVE)
     try:
