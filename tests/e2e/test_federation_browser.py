@@ -17,7 +17,7 @@ from lienthong.kernel.clock import utcnow
 from lienthong.kernel.pki import FileKeyStore, issue, pem
 
 from .conftest import LiveNode
-from .test_documents_browser import PDF, signed_in
+from .test_documents_browser import PDF, SHOTS, signed_in
 
 pytestmark = pytest.mark.e2e
 VPCP = "000.00.00.G22"
@@ -77,6 +77,8 @@ def test_operator_requeues_a_dead_letter(browser: Browser, live_node: LiveNode) 
     expect(dead).to_contain_text(answer["document_id"])
     expect(dead).to_contain_text("bad_signature")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "federation-phone.png"), full_page=True)
     dead.get_by_role("button", name="Đưa lại hàng đợi").click()
     expect(page.get_by_role("status")).to_contain_text("Đã đưa gói tin trở lại hàng đợi")
     expect(page.get_by_test_id(f"dead-{row_id}")).to_have_count(0)
