@@ -591,3 +591,38 @@ def test_a_peer_that_trickles_its_answer_is_cut_off(federation: Federation) -> N
         HttpTransport(qn.runtime).get_json(info, "/federation/v1/directory", {"since": 0})
     assert time.monotonic() - started < qn.settings.peer_timeout_seconds + 2
     listener.close()
+
+
+def test_two_copies_arriving_at_once_are_stored_once(federation: Federation) -> None:
+    """A retry racing a slow first attempt: both get a signed receipt, one is a repeat."""
+    qn, vn = federation.nodes["H49"], federation.nodes["VN"]
+    answer = qn.send(HONG_GAI, [VPCP], subject="Hai bản cùng lúc")
+    with qn.session() as session:
+        row = session.scalars(
+            select(Outbound).where(Outbound.document_id == answer["document_id"])
+        ).one()
+        peer = session.scalars(select(Peer).where(Peer.code == "VN")).one()
+        info = PeerInfo("VN", peer.base_url, qn.forwarder.certificates.leaf(peer.certificate))
+        args: dict[str, Any] = {
+            "blob_sha256": row.blob_sha256,
+            "size": row.size,
+            "recipients": row.recipients,
+            "trace": row.trace,
+        }
+    receipts: list[dict[str, Any]] = []
+    start = threading.Barrier(2)
+
+    def hand_over() -> None:
+        start.wait()
+        receipts.append(HttpTransport(qn.runtime).send_package(info, **args))
+
+    threads = [threading.Thread(target=hand_over) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(r["body"]["repeated"] for r in receipts) == [False, True]
+    assert _copies(vn, answer["document_id"]) == 1
+    federation.settle()
+    _doc, (delivery,) = _document(qn, HONG_GAI, answer["document_id"])
+    assert delivery.state == "delivered"

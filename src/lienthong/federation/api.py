@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 from typing import Annotated, Any
 
@@ -33,6 +34,7 @@ from lienthong.kernel.pki import pem
 from lienthong.runtime import Runtime
 from lienthong.web.deps import DB, NodeRuntime
 
+log = logging.getLogger("lienthong.federation")
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
 operator = APIRouter(prefix="/api/v1/federation", tags=["federation"])
 _certificates = CertificateCache()
@@ -159,6 +161,7 @@ def _accept(
         except IntegrityError:
             if attempt == 2:
                 raise
+            log.info("two copies of a package raced; the second is answered as a repeat")
     raise AssertionError("unreachable")
 
 
