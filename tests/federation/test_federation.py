@@ -626,3 +626,11 @@ def test_two_copies_arriving_at_once_are_stored_once(federation: Federation) -> 
     federation.settle()
     _doc, (delivery,) = _document(qn, HONG_GAI, answer["document_id"])
     assert delivery.state == "delivered"
+
+
+def test_node_info_is_json_and_names_the_node(federation: Federation) -> None:
+    vn = federation.nodes["VN"]
+    info = httpx.get(vn.url + "/federation/v1/node").json()
+    assert info["code"] == "VN"
+    assert info["base_url"] == vn.url
+    assert "BEGIN CERTIFICATE" in info["certificate"]

@@ -46,7 +46,7 @@ def language(request: Request) -> str:
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
+    if request.url.path.startswith(("/api/", "/federation/v1/", "/healthz", "/readyz", "/metrics")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
