@@ -175,22 +175,25 @@ def test_to_another_provinces_department_and_back(federation: Federation) -> Non
     assert _statuses(hn, hn_out.id) == ["01"]
 
 
-def test_a_repeat_after_a_lost_receipt_is_delivered_once(federation: Federation) -> None:
-    qn, vn = federation.nodes["H49"], federation.nodes["VN"]
-    answer = qn.send(HONG_GAI, [VPCP], subject="Gửi lại sau khi mất biên nhận")
-    federation.settle()
+def _hand_over(qn: Node, document_id: str) -> tuple[PeerInfo, dict[str, Any]]:
+    """What Quảng Ninh's forwarder sends the axis for a document, to send it again by hand."""
     with qn.session() as session:
-        row = session.scalars(
-            select(Outbound).where(Outbound.document_id == answer["document_id"])
-        ).one()
+        row = session.scalars(select(Outbound).where(Outbound.document_id == document_id)).one()
         peer = session.scalars(select(Peer).where(Peer.code == "VN")).one()
         info = PeerInfo("VN", peer.base_url, qn.forwarder.certificates.leaf(peer.certificate))
-        args: dict[str, Any] = {
+        return info, {
             "blob_sha256": row.blob_sha256,
             "size": row.size,
             "recipients": row.recipients,
             "trace": row.trace,
         }
+
+
+def test_a_repeat_after_a_lost_receipt_is_delivered_once(federation: Federation) -> None:
+    qn, vn = federation.nodes["H49"], federation.nodes["VN"]
+    answer = qn.send(HONG_GAI, [VPCP], subject="Gửi lại sau khi mất biên nhận")
+    federation.settle()
+    info, args = _hand_over(qn, answer["document_id"])
     again = HttpTransport(qn.runtime).send_package(info, **args)
     assert again["body"]["repeated"] is True
     assert again["body"]["recipients"][0]["result"] == "duplicate"
@@ -597,18 +600,7 @@ def test_two_copies_arriving_at_once_are_stored_once(federation: Federation) -> 
     """A retry racing a slow first attempt: both get a signed receipt, one is a repeat."""
     qn, vn = federation.nodes["H49"], federation.nodes["VN"]
     answer = qn.send(HONG_GAI, [VPCP], subject="Hai bản cùng lúc")
-    with qn.session() as session:
-        row = session.scalars(
-            select(Outbound).where(Outbound.document_id == answer["document_id"])
-        ).one()
-        peer = session.scalars(select(Peer).where(Peer.code == "VN")).one()
-        info = PeerInfo("VN", peer.base_url, qn.forwarder.certificates.leaf(peer.certificate))
-        args: dict[str, Any] = {
-            "blob_sha256": row.blob_sha256,
-            "size": row.size,
-            "recipients": row.recipients,
-            "trace": row.trace,
-        }
+    info, args = _hand_over(qn, answer["document_id"])
     receipts: list[dict[str, Any]] = []
     start = threading.Barrier(2)
 

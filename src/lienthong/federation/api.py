@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
