@@ -163,7 +163,7 @@ def receive_document(
         signature=signature,
         signer_subject=subject,
         target=target,
-        trace=[{"node": runtime.settings.node_code, "at": iso_now()}],
+        trace=[trace_entry(runtime.settings.node_code)],
     )
     create_deliveries(session, runtime=runtime, document=document, routes=routes)
     if target is not None:
@@ -185,8 +185,9 @@ def receive_document(
     return answer, False
 
 
-def iso_now() -> str:
-    return utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")
+def trace_entry(node: str) -> dict[str, str]:
+    """One hop of a package's trace: the node and when it took the package (UTC, seconds)."""
+    return {"node": node, "at": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")}
 
 
 def route_recipients(

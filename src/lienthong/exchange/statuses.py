@@ -144,18 +144,17 @@ def deliver(session: Session, *, runtime: Runtime, delivery_id: int) -> None:
         staff=None,
     )
     sha = _store_status_package(runtime, package, node_signer(runtime))
-    record(
+    record_and_pass_on(
         session,
+        runtime,
+        document,
         delivery,
         code=ARRIVED,
         description=package.description,
         by=recipient,
         staff=None,
-        package_sha=sha,
+        sha=sha,
         at=now,
-    )
-    _tell_other_node(
-        session, runtime, document, delivery, from_code=recipient.code, code=ARRIVED, sha=sha
     )
     log.append(
         session,
@@ -167,36 +166,51 @@ def deliver(session: Session, *, runtime: Runtime, delivery_id: int) -> None:
     )
 
 
-def _tell_other_node(
+def record_and_pass_on(
     session: Session,
     runtime: Runtime,
     document: Document,
     delivery: Delivery,
     *,
-    from_code: str,
     code: str,
+    description: str | None,
+    by: Agency,
+    staff: StaffInfo | None,
     sha: str,
+    at: datetime | None = None,
     trace: list[dict[str, str]] | None = None,
-) -> None:
-    """A status whose other party is served by another node goes there (federation)."""
-    if delivery.route != "federation" and document.origin_node in (
+) -> DeliveryStatus:
+    """Record a status, and queue it for the other party's node when that party is served
+    elsewhere (federation): a recipient's status goes to the sender's node, a sender's (recall)
+    to the recipient's."""
+    row = record(
+        session,
+        delivery,
+        code=code,
+        description=description,
+        by=by,
+        staff=staff,
+        package_sha=sha,
+        at=at,
+    )
+    if delivery.route == "federation" or document.origin_node not in (
         None,
         runtime.settings.node_code,
     ):
-        return
-    from lienthong.federation import outbox
+        from lienthong.federation import outbox
 
-    outbox.queue_status(
-        session,
-        runtime=runtime,
-        document=document,
-        delivery=delivery,
-        from_code=from_code,
-        by_sender=STATUS_CODES[code].by == "sender",
-        blob_sha256=sha,
-        size=runtime.blobs.size(sha),
-        trace=trace,
-    )
+        outbox.queue_status(
+            session,
+            runtime=runtime,
+            document=document,
+            delivery=delivery,
+            from_code=by.code,
+            by_sender=STATUS_CODES[code].by == "sender",
+            blob_sha256=sha,
+            size=runtime.blobs.size(sha),
+            trace=trace,
+        )
+    return row
 
 
 def record(
@@ -384,24 +398,16 @@ def receive_status_package(
         if arrived and delivery.state in ("waiting", "forwarded", "failed"):
             delivery.state = "delivered"
             delivery.delivered_at = utcnow()
-        record(
+        record_and_pass_on(
             session,
+            runtime,
+            document,
             delivery,
             code=package.status_code,
             description=package.description,
             by=from_agency,
             staff=package.staff,
-            package_sha=result.stream.sha256,
-        )
-        assert result.stream.raw_blob is not None
-        _tell_other_node(
-            session,
-            runtime,
-            document,
-            delivery,
-            from_code=from_agency.code,
-            code=package.status_code,
-            sha=result.stream.raw_blob.sha256,
+            sha=result.stream.sha256,  # the package as received, kept as a blob by that name
             trace=peer_trace,
         )
     log.append(
@@ -495,18 +501,17 @@ def post_status(
         )
         sha = _store_status_package(runtime, package, identity)
         rows.append(
-            record(
+            record_and_pass_on(
                 session,
+                runtime,
+                document,
                 delivery,
                 code=code,
                 description=package.description,
                 by=actor,
                 staff=staff,
-                package_sha=sha,
+                sha=sha,
             )
-        )
-        _tell_other_node(
-            session, runtime, document, delivery, from_code=actor.code, code=code, sha=sha
         )
         log.append(
             session,

@@ -32,7 +32,7 @@ from lienthong.federation.transport import (
     PeerUnavailable,
 )
 from lienthong.kernel.clock import utcnow
-from lienthong.kernel.errors import AppError
+from lienthong.kernel.errors import AppError, Invalid
 from lienthong.kernel.jobs import backoff, orphaned, process_id
 from lienthong.runtime import Runtime
 
@@ -324,8 +324,6 @@ class Forwarder:
 def check_feed_page(page: Any, *, since: int, cursor: int) -> int:
     """The feed's head, once the page is shown to be a well-formed continuation of what this
     node has: a head below the version already applied is a stale (or replayed) feed."""
-    from lienthong.kernel.errors import Invalid
-
     if not isinstance(page, dict) or not isinstance(page.get("records"), list):
         raise Invalid(
             "Danh bạ nhận được không đúng định dạng.",

@@ -44,7 +44,7 @@ def accept(
             "Nội dung nhận được không khớp Content-Digest đã ký: gói tin bị hỏng trên đường.",
             "The body does not match the signed Content-Digest: it was damaged on the way.",
         )
-    here = [*trace, {"node": runtime.settings.node_code, "at": intake.iso_now()}]
+    here = [*trace, intake.trace_entry(runtime.settings.node_code)]
     package = result.package
     if isinstance(package, StatusPackage):
         answer, repeated = statuses.receive_status_package(

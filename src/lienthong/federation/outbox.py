@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from lienthong.exchange.intake import trace_entry
 from lienthong.exchange.models import Delivery, Document
 from lienthong.federation import peers
 from lienthong.federation.models import Outbound, Peer
@@ -17,10 +18,6 @@ from lienthong.registry.models import Agency
 from lienthong.runtime import Runtime
 
 QUEUED, SENT, DEAD = "queued", "sent", "dead"
-
-
-def _stamp(node: str) -> dict[str, str]:
-    return {"node": node, "at": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")}
 
 
 def queue_document(
@@ -107,7 +104,7 @@ def queue_status(
     toward = session.get_one(Agency, other_id).serving_node
     if toward == own:
         return None
-    trace = list(trace or [_stamp(own)])
+    trace = list(trace or [trace_entry(own)])
     hop = peers.next_hop(session, own=own, dest=toward, visited={t["node"] for t in trace} - {own})
     row = Outbound(
         kind="status",

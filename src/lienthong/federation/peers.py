@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Collection
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,20 +135,23 @@ def next_hop(session: Session, *, own: str, dest: str, visited: Collection[str] 
 
 
 class CertificateCache:
-    """Peers' certificates parsed once per PEM (requests are verified against them)."""
+    """Peers' certificate chains parsed once per PEM (every request is verified against one)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[str, x509.Certificate] = {}
+        self._cache: dict[str, list[x509.Certificate]] = {}
 
-    def leaf(self, pem: str) -> x509.Certificate:
+    def chain(self, pem: str) -> list[x509.Certificate]:
         with self._lock:
             found = self._cache.get(pem)
         if found is None:
-            found = x509.load_pem_x509_certificates(pem.encode())[0]
+            found = x509.load_pem_x509_certificates(pem.encode())
             with self._lock:
                 self._cache[pem] = found
         return found
+
+    def leaf(self, pem: str) -> x509.Certificate:
+        return self.chain(pem)[0]
 
 
 def trusted_peer_certificate(
@@ -158,10 +161,10 @@ def trusted_peer_certificate(
     peer = session.scalars(select(Peer).where(Peer.code == code)).first()
     if peer is None:
         return None
-    leaf = cache.leaf(peer.certificate)
+    chain = cache.chain(peer.certificate)
     try:
         check_chain(
-            [leaf, *x509.load_pem_x509_certificates(peer.certificate.encode())[1:]],
+            chain,
             anchors=keys.trust_anchors(),
             revoked=keys.revoked_serials(),
             sender_code=code,
@@ -169,7 +172,7 @@ def trusted_peer_certificate(
         )
     except CertificateProblem:
         return None
-    return leaf
+    return chain[0]
 
 
 def status(session: Session) -> list[dict[str, Any]]:
@@ -220,8 +223,6 @@ def _aware(value: datetime | None) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    from datetime import UTC
-
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
