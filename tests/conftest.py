@@ -29,6 +29,7 @@ from lienthong.db import make_engine, make_session_factory, unit_of_work
 from lienthong.onestop import catalogue
 from lienthong.registry import seed
 from lienthong.runtime import Runtime, build_runtime
+from tests.fixtures.smtp import SmtpServer
 
 PROVINCE = "000.00.00.H49"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -116,6 +117,10 @@ def settings(database_url: str, node_dir: Path) -> Settings:
         log_json=False,
         blob_dir=node_dir / "blobs",
         key_dir=node_dir / "keys",
+        # Each test gets its own counts (a fresh runtime per test); the shared stores have
+        # their own tests in tests/kernel/test_ratelimit.py.
+        rate_limit_url="memory://",
+        sms_outbox=node_dir / f"sms-{secrets.token_hex(4)}.jsonl",
     )
 
 
@@ -156,3 +161,11 @@ def admin_client(client: TestClient, db: Session) -> TestClient:
 @pytest.fixture
 def clerk_client(client: TestClient, db: Session) -> TestClient:
     return signed_in(client, db, username="clerk.one", role=Role.CLERK, agency=PROVINCE)
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
+    """A real SMTP server process (aiosmtpd) writing what it receives to a maildir."""
+    server = SmtpServer.start(tmp_path)
+    yield server
+    server.stop()

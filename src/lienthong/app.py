@@ -4,8 +4,10 @@ surface, health and metrics."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -296,8 +298,33 @@ def create_app(
     return app
 
 
+def background_loops(
+    factory: sessionmaker[Session], runtime: Runtime
+) -> list[tuple[str, Callable[[threading.Event], None]]]:
+    """What `lienthong worker` (and `serve --with-worker`) runs besides requests: each loop
+    runs until the event is set. A domain with work of its own to keep running adds it here."""
+    from lienthong.federation.forwarder import Forwarder
+
+    settings = runtime.settings
+    worker = jobs.Worker(
+        factory=factory,
+        handlers=job_handlers(runtime),
+        backoff_seconds=settings.job_backoff_seconds,
+    )
+    forwarder = Forwarder(factory, runtime)
+    return [
+        ("worker", lambda stop: worker.run_forever(stop, settings.worker_poll_seconds)),
+        ("forwarder", forwarder.run_forever),
+    ]
+
+
 def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
     from lienthong.exchange.tasks import handlers as exchange_handlers
+    from lienthong.kernel import notify
     from lienthong.registry.tasks import HANDLERS as registry_handlers
 
-    return {**registry_handlers, **exchange_handlers(runtime)}
+    return {
+        **registry_handlers,
+        **exchange_handlers(runtime),
+        **notify.handlers(runtime.notifiers),
+    }

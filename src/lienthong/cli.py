@@ -76,28 +76,13 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
 def _start_workers(
     settings: Settings, factory: sessionmaker[Session], runtime: Runtime, stop: threading.Event
 ) -> list[threading.Thread]:
-    """The job worker and the federation forwarder, each in its own thread."""
-    from lienthong.app import job_handlers
-    from lienthong.federation.forwarder import Forwarder
+    """The job worker, the federation forwarder and every domain's background loop, each in
+    its own thread (see `app.background_loops`)."""
+    from lienthong.app import background_loops
 
-    worker = jobs.Worker(
-        factory=factory,
-        handlers=job_handlers(runtime),
-        backoff_seconds=settings.job_backoff_seconds,
-    )
     threads = [
-        threading.Thread(
-            target=worker.run_forever,
-            args=(stop, settings.worker_poll_seconds),
-            daemon=True,
-            name="worker",
-        ),
-        threading.Thread(
-            target=Forwarder(factory, runtime).run_forever,
-            args=(stop,),
-            daemon=True,
-            name="forwarder",
-        ),
+        threading.Thread(target=loop, args=(stop,), daemon=True, name=name)
+        for name, loop in background_loops(factory, runtime)
     ]
     for thread in threads:
         thread.start()

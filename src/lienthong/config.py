@@ -53,6 +53,24 @@ class Settings(BaseSettings):
     onestop_max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     onestop_lookup_per_minute: int = Field(default=30, ge=1)
 
+    # Rate limits and throttling: "" keeps the counts in the node's database (a side file next
+    # to an SQLite database), "redis://host:6379/0" in Redis, "memory://" in the process only.
+    rate_limit_url: str = ""
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); others are the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    # Notifications: e-mail through SMTP (none when smtp_host is empty), webhooks, SMS records
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "lienthong@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_secret: str = ""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    sms_outbox: Path = Path("var/sms-outbox.jsonl")
+
     # Pages
     default_language: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"

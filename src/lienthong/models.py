@@ -4,7 +4,7 @@ from lienthong.accounts import models as accounts_models
 from lienthong.db import Base
 from lienthong.exchange import models as exchange_models
 from lienthong.federation import models as federation_models
-from lienthong.kernel import jobs
+from lienthong.kernel import jobs, notify, ratelimit
 from lienthong.onestop import models as onestop_models
 from lienthong.registry import models as registry_models
 
@@ -15,6 +15,8 @@ __all__ = [
     "federation_models",
     "jobs",
     "metadata",
+    "notify",
     "onestop_models",
+    "ratelimit",
     "registry_models",
 ]
