@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from lienthong.accounts import service
-from lienthong.accounts.models import Role
+from lienthong.accounts.models import ROLE_LABELS, SOFTWARE, Role
 from lienthong.accounts.service import Principal
 from lienthong.kernel.errors import AppError, Forbidden, Unauthenticated
 from lienthong.web.deps import DB, AppSettings
@@ -109,3 +111,113 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 NodeAdmin = Annotated[Principal, Depends(require_node_admin)]
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+# ---- roles in the signature -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A caller acting for one agency in one of the roles an endpoint accepts."""
+
+    principal: Principal
+    agency_code: str
+    role: str
+
+
+def _roles_text(roles: tuple[Role, ...], software: bool, lang: str) -> str:
+    names = [ROLE_LABELS[r][1 if lang == "en" else 0] for r in roles]
+    if software:
+        names.append("agency software" if lang == "en" else "phần mềm của cơ quan")
+    return ", ".join(names)
+
+
+def role_refused(roles: tuple[Role, ...], software: bool, agency: str | None) -> Forbidden:
+    where_vi = f" tại {agency}" if agency else ""
+    where_en = f" at {agency}" if agency else ""
+    return Forbidden(
+        f"Cần vai trò {_roles_text(roles, software, 'vi')}{where_vi}.",
+        f"This needs the role {_roles_text(roles, software, 'en')}{where_en}.",
+        code="role_required",
+        details={
+            "required_roles": [r.value for r in roles] + ([SOFTWARE] if software else []),
+            "agency": agency,
+        },
+    )
+
+
+def choose_agency(
+    principal: Principal, roles: tuple[Role, ...], *, software: bool, requested: str | None
+) -> Acting:
+    """The agency the caller acts for: the one asked for (`?agency=`), which must be among the
+    caller's grants in one of `roles`, or else the first such grant."""
+    allowed = {r.value for r in roles} | ({SOFTWARE} if software else set())
+    grants = sorted(
+        ((g.agency_code, g.role) for g in principal.grants if g.role in allowed),
+        key=lambda g: g[0],
+    )
+    if requested:
+        wanted = requested.strip().upper()
+        match = next((g for g in grants if g[0] == wanted), None)
+        if match is None:
+            raise role_refused(roles, software, wanted)
+        return Acting(principal, match[0], match[1])
+    if not grants:
+        raise role_refused(roles, software, None)
+    return Acting(principal, grants[0][0], grants[0][1])
+
+
+AgencyQuery = Annotated[
+    str | None,
+    Query(
+        alias="agency",
+        max_length=64,
+        description="The agency to act for, among your grants (default: the first).",
+    ),
+]
+
+
+def acting_for(*roles: Role, software: bool = False) -> Callable[..., Acting]:
+    """A dependency: the caller must hold one of `roles` at the agency it acts for (agency
+    software counts as holding them at its own agency when `software`)."""
+
+    def dependency(principal: CurrentPrincipal, agency: AgencyQuery = None) -> Acting:
+        return choose_agency(principal, roles, software=software, requested=agency)
+
+    dependency.__name__ = f"acting_for_{'_'.join(r.value for r in roles)}"
+    return dependency
+
+
+def page_acting_for(*roles: Role) -> Callable[..., Acting]:
+    """The same for pages: a visitor not signed in is sent to sign in first."""
+
+    def dependency(principal: PagePrincipal, agency: AgencyQuery = None) -> Acting:
+        return choose_agency(principal, roles, software=False, requested=agency)
+
+    dependency.__name__ = f"page_acting_for_{'_'.join(r.value for r in roles)}"
+    return dependency
+
+
+def _node_role_check(principal: Principal, roles: tuple[Role, ...], node_agency: str) -> Principal:
+    if any(principal.has_role(r, node_agency) for r in (*roles, Role.ADMIN)):
+        return principal
+    raise role_refused(roles, False, node_agency)
+
+
+def node_role(*roles: Role) -> Callable[..., Principal]:
+    """A dependency: one of `roles` (or admin) on the node's home agency, as the provincial
+    IT, security and operations-centre staff hold them."""
+
+    def dependency(principal: CurrentPrincipal, settings: AppSettings) -> Principal:
+        return _node_role_check(principal, roles, settings.node_agency_code)
+
+    dependency.__name__ = f"node_role_{'_'.join(r.value for r in roles)}"
+    return dependency
+
+
+def page_node_role(*roles: Role) -> Callable[..., Principal]:
+    def dependency(principal: PagePrincipal, settings: AppSettings) -> Principal:
+        return _node_role_check(principal, roles, settings.node_agency_code)
+
+    dependency.__name__ = f"page_node_role_{'_'.join(r.value for r in roles)}"
+    return dependency

@@ -12,10 +12,17 @@ from lienthong.db import Base
 
 
 class Role(enum.StrEnum):
+    """A person's role in one agency. The last three are held on the node's home agency by
+    the provincial IT staff: they watch the network, the security alerts, the operations
+    centre."""
+
     ADMIN = "admin"
     CLERK = "clerk"
     OFFICER = "officer"
     LEADER = "leader"
+    NETWORK = "network"
+    SECURITY = "security"
+    IOC = "ioc"
 
 
 ROLE_LABELS: dict[Role, tuple[str, str]] = {
@@ -23,7 +30,12 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.CLERK: ("Văn thư", "Clerk"),
     Role.OFFICER: ("Cán bộ xử lý", "Officer"),
     Role.LEADER: ("Lãnh đạo", "Leader"),
+    Role.NETWORK: ("Kỹ thuật mạng", "Network operations"),
+    Role.SECURITY: ("Giám sát an toàn thông tin", "Security analyst"),
+    Role.IOC: ("Điều hành IOC", "Operations centre"),
 }
+# The role agency software acts in: its credentials belong to one agency.
+SOFTWARE = "system"
 
 
 class User(Base):
