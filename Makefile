@@ -22,6 +22,7 @@ serve: install
 
 test: install  ## the whole suite: SQLite, then PostgreSQL when a server answers; browser tests in Chromium
 	@scripts/ensure-browser
+	@scripts/ensure-debian-packages
 	$(MAKE) --no-print-directory test-sqlite
 	@if scripts/pg-available; then $(MAKE) --no-print-directory test-pg; \
 	else echo "PostgreSQL is not reachable at $${LIENTHONG_TEST_PG_URL:-127.0.0.1:5432}: PostgreSQL pass not run"; \
