@@ -3,6 +3,7 @@ side file next to SQLite) or Redis; each honours the same contract."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -47,28 +48,36 @@ def shared_engine(engine: Engine, tmp_path: Path) -> Iterator[Engine]:
         yield engine
 
 
-def stores(shared_engine: Engine) -> list[tuple[str, RateLimiter, RateLimiter]]:
-    """Pairs of limiters that share one store, as two API processes would."""
-    pairs: list[tuple[str, RateLimiter, RateLimiter]] = [
+@pytest.fixture(params=["database", "redis"])
+def stores(
+    request: pytest.FixtureRequest, shared_engine: Engine
+) -> list[tuple[str, RateLimiter, RateLimiter]]:
+    """Two limiters that share one store, as two API processes would."""
+    if request.param == "database":
+        return [
+            (
+                "database",
+                LimitsRateLimiter(SqlStorage(shared_engine)),
+                LimitsRateLimiter(SqlStorage(shared_engine)),
+            )
+        ]
+    if not _redis_up():
+        if os.environ.get("LIENTHONG_REQUIRE_REDIS") == "1":
+            pytest.fail("Redis is required (LIENTHONG_REQUIRE_REDIS=1) but not at 127.0.0.1:6379")
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    return [
         (
-            "database",
-            LimitsRateLimiter(SqlStorage(shared_engine)),
-            LimitsRateLimiter(SqlStorage(shared_engine)),
+            "redis",
+            build_rate_limiter("redis://127.0.0.1:6379/15", None),
+            build_rate_limiter("redis://127.0.0.1:6379/15", None),
         )
     ]
-    if _redis_up():
-        pairs.append(
-            (
-                "redis",
-                build_rate_limiter("redis://127.0.0.1:6379/15", None),
-                build_rate_limiter("redis://127.0.0.1:6379/15", None),
-            )
-        )
-    return pairs
 
 
-def test_counts_are_shared_and_refusal_says_when_to_retry(shared_engine: Engine) -> None:
-    for name, first, second in stores(shared_engine):
+def test_counts_are_shared_and_refusal_says_when_to_retry(
+    stores: list[tuple[str, RateLimiter, RateLimiter]],
+) -> None:
+    for name, first, second in stores:
         key = f"{name}-{threading.get_ident()}-shared"
         first.clear(RULE, key)
         assert first.hit(RULE, key).allowed
@@ -87,9 +96,11 @@ def test_counts_are_shared_and_refusal_says_when_to_retry(shared_engine: Engine)
         first.clear(RULE, "another-key")
 
 
-def test_concurrent_hits_never_exceed_the_limit(shared_engine: Engine) -> None:
+def test_concurrent_hits_never_exceed_the_limit(
+    stores: list[tuple[str, RateLimiter, RateLimiter]],
+) -> None:
     rule = Rule("test.concurrent", "20/minute")
-    for name, first, second in stores(shared_engine):
+    for name, first, second in stores:
         key = f"{name}-concurrent"
         first.clear(rule, key)
         allowed: list[bool] = []
