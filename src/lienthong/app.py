@@ -43,12 +43,13 @@ from lienthong.federation import api as federation_api
 from lienthong.federation import pages as federation_pages
 from lienthong.kernel import jobs
 from lienthong.kernel.errors import AppError
+from lienthong.kernel.events import node_event
 from lienthong.onestop import api as onestop_api
 from lienthong.onestop import pages as onestop_pages
 from lienthong.registry import api as registry_api
 from lienthong.registry import pages as registry_pages
 from lienthong.runtime import Runtime, build_runtime
-from lienthong.web.deps import language, wants_json
+from lienthong.web.deps import client_address, language, wants_json
 from lienthong.web.render import make_environment, render
 
 log = logging.getLogger("lienthong.http")
@@ -157,6 +158,52 @@ def _error_response(
     )
 
 
+# Refusals the security monitoring wants to see besides every 401 and 403: packages whose
+# signature, certificate or sender does not hold, and throttled clients.
+WATCHED_REFUSALS = frozenset(
+    {
+        "bad_signature",
+        "bad_certificate",
+        "untrusted_certificate",
+        "certificate_expired",
+        "certificate_revoked",
+        "certificate_not_for_sender",
+        "missing_certificate",
+        "sender_mismatch",
+        "sender_not_served_here",
+        "signature_required",
+        "weak_signature",
+        "unsupported_signature",
+        "signature_wrapping",
+        "dtd_forbidden",
+        "rate_limited",
+        "signin_throttled",
+    }
+)
+
+
+def tell_refusal(request: Request, status: int, code: str) -> None:
+    """The node's own event for a refusal worth watching (kernel/events.py)."""
+    if status not in (401, 403) and code not in WATCHED_REFUSALS:
+        return
+    principal = getattr(request.state, "principal", None)
+    request.app.state.runtime.events.emit(
+        node_event(
+            action="package_refused" if status == 422 else "access_refused",
+            category="authentication" if status == 401 else "web",
+            outcome="failure",
+            reason=code,
+            source_ip=client_address(request),
+            user_name=getattr(principal, "system_id", None) or getattr(principal, "name", None),
+            fields={
+                "url.path": request.url.path,
+                "http.request.method": request.method,
+                "http.response.status_code": status,
+            },
+        )
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
@@ -167,9 +214,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        headers = (
-            {"WWW-Authenticate": 'Basic realm="lienthong"'} if exc.status_code == 401 else None
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="lienthong"'
+        tell_refusal(request, exc.status_code, exc.code)
         return _error_response(
             request, exc.status_code, exc.code, exc.message(language(request)), exc.details, headers
         )

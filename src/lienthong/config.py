@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     # Rate limits and throttling: "" keeps the counts in the node's database (a side file next
     # to an SQLite database), "redis://host:6379/0" in Redis, "memory://" in the process only.
     rate_limit_url: str = ""
+    # Failed sign-ins allowed per account and per client address in a window, then a lockout
+    # until the window lets them through; HTTP Basic failures per software id and per address.
+    signin_account_limit: str = "10/15 minutes"
+    signin_address_limit: str = "30/15 minutes"
+    basic_failure_limit: str = "60/15 minutes"
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks); others are the client.
     trusted_proxies: list[str] = Field(default_factory=list)
 

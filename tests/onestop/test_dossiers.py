@@ -216,19 +216,19 @@ def test_lookup_refusals_and_rate_limit(client: TestClient, runtime: Runtime) ->
     )
     unknown = client.get(f"/api/v1/onestop/lookup/{HONG_GAI}-990101-0001")
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_dossier")
-    from lienthong.onestop.api import LIMITER
-
-    LIMITER._hits.clear()
     runtime.settings.onestop_lookup_per_minute = 3
     try:
-        codes = [
-            client.get(f"/api/v1/onestop/lookup/{HONG_GAI}-990101-000{i}").status_code
-            for i in range(5)
-        ]
+        answers = [client.get(f"/api/v1/onestop/lookup/{HONG_GAI}-990101-000{i}") for i in range(5)]
+        page = client.get(f"/tra-cuu?ma={HONG_GAI}-990101-0001")
     finally:
         runtime.settings.onestop_lookup_per_minute = 30
-        LIMITER._hits.clear()
-    assert codes == [404, 404, 404, 429, 429]
+    assert [a.status_code for a in answers] == [404, 404, 404, 429, 429]
+    assert answers[3].json()["error"]["code"] == "rate_limited"
+    assert 0 < int(answers[3].headers["Retry-After"]) <= 60
+    # The page answers 429 too (not 200 with a message), with the time to wait.
+    assert page.status_code == 429
+    assert int(page.headers["Retry-After"]) > 0
+    assert "thử lại sau" in page.text
 
 
 def test_payment_callbacks_are_verified_and_idempotent(

@@ -12,11 +12,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from lienthong.accounts import service
+from lienthong.accounts import service, throttle
 from lienthong.accounts.models import ROLE_LABELS, SOFTWARE, Role
 from lienthong.accounts.service import Principal
 from lienthong.kernel.errors import AppError, Forbidden, Unauthenticated
-from lienthong.web.deps import DB, AppSettings
+from lienthong.kernel.events import node_event
+from lienthong.web.deps import DB, AppSettings, client_address
 
 SESSION_COOKIE = "lt_session"
 PRE_SESSION_CSRF_COOKIE = "lt_csrf"
@@ -60,8 +61,24 @@ def optional_principal(request: Request, db: DB) -> Principal | None:
     basic = _basic(request)
     principal: Principal | None = None
     if basic is not None:
+        runtime = request.app.state.runtime
+        rules = throttle.basic_rules(runtime.settings)
+        address = client_address(request)
+        throttle.check(runtime.limiter, rules, name=basic[0], address=address)
         principal = service.credential_principal(db, system_id=basic[0], secret=basic[1])
         if principal is None:
+            throttle.failed(runtime.limiter, rules, name=basic[0], address=address)
+            runtime.events.emit(
+                node_event(
+                    action="basic_auth",
+                    category="authentication",
+                    outcome="failure",
+                    reason="bad_credentials",
+                    source_ip=address,
+                    user_name=basic[0][:80],
+                    fields={"url.path": request.url.path},
+                )
+            )
             raise Unauthenticated(details={"scheme": "basic"})
     elif token := request.cookies.get(SESSION_COOKIE):
         principal = service.session_principal(db, token=token)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lienthong.accounts import service
+from lienthong.accounts import service, throttle
 from lienthong.accounts.deps import (
     PRE_SESSION_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -17,7 +17,17 @@ from lienthong.accounts.deps import (
     check_csrf,
 )
 from lienthong.config import Settings
-from lienthong.web.deps import DB, LANG_COOKIE, LANGUAGES, AppSettings
+from lienthong.kernel.errors import TooManyRequests
+from lienthong.kernel.events import node_event
+from lienthong.web.deps import (
+    DB,
+    LANG_COOKIE,
+    LANGUAGES,
+    AppSettings,
+    NodeRuntime,
+    client_address,
+    language,
+)
 from lienthong.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,11 +70,17 @@ def signed_in_redirect(target: str, token: str, settings: Settings) -> Response:
 
 
 def _signin_page(
-    request: Request, next_url: str, error: str | None, status_code: int = 200
+    request: Request,
+    next_url: str,
+    error: str | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    return pre_session_form(
+    response = pre_session_form(
         request, "accounts/signin.html", {"next": next_url, "error": error}, status_code
     )
+    response.headers.update(headers or {})
+    return response
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -79,17 +95,44 @@ def signin(
     request: Request,
     db: DB,
     settings: AppSettings,
+    runtime: NodeRuntime,
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=256)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     check_csrf(request, None, csrf_token)
+    address = client_address(request)
+    rules = throttle.signin_rules(settings)
+    lang = language(request)
+
+    def tell(outcome: str, reason: str | None = None) -> None:
+        runtime.events.emit(
+            node_event(
+                action="signin",
+                category="authentication",
+                outcome=outcome,
+                reason=reason,
+                source_ip=address,
+                user_name=username.strip().lower()[:80],
+                fields={"url.path": request.url.path, "event.type": "start"},
+            )
+        )
+
     try:
+        throttle.check(runtime.limiter, rules, name=username, address=address)
         user = service.authenticate(db, username=username, password=password)
+    except TooManyRequests as exc:
+        tell("failure", exc.code)
+        return _signin_page(
+            request, safe_next(next), exc.message(lang), status_code=429, headers=exc.headers
+        )
     except service.BadCredentials as exc:
-        lang = request.cookies.get(LANG_COOKIE, "vi")
+        throttle.failed(runtime.limiter, rules, name=username, address=address)
+        tell("failure", exc.code)
         return _signin_page(request, safe_next(next), exc.message(lang), status_code=401)
+    throttle.succeeded(runtime.limiter, rules, name=username)
+    tell("success")
     token = service.open_session(db, user=user, hours=settings.session_hours)
     return signed_in_redirect(safe_next(next), token, settings)
 

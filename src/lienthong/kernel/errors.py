@@ -18,8 +18,10 @@ class AppError(Exception):
         code: str | None = None,
         status_code: int | None = None,
         details: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message_en)
+        self.headers = headers
         self.message_vi = message_vi
         self.message_en = message_en
         if code is not None:
@@ -78,3 +80,30 @@ class Forbidden(AppError):
 class TooLarge(AppError):
     status_code = 413
     code = "too_large"
+
+
+class TooManyRequests(AppError):
+    """429 with `Retry-After`: a rate limit or a sign-in lockout; `retry_after` in seconds."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(
+        self, message_vi: str, message_en: str, *, retry_after: int, code: str | None = None
+    ) -> None:
+        super().__init__(
+            message_vi,
+            message_en,
+            code=code,
+            details={"retry_after_seconds": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+def wait_text(seconds: int, lang: str) -> str:
+    """'3 phút' / '3 minutes' (rounded up), or seconds under a minute."""
+    if seconds < 60:
+        return f"{seconds} giây" if lang != "en" else f"{seconds} seconds"
+    minutes = -(-seconds // 60)
+    return f"{minutes} phút" if lang != "en" else f"{minutes} minute{'s' if minutes > 1 else ''}"

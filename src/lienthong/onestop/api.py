@@ -2,54 +2,34 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from lienthong.kernel.clock import local_today
-from lienthong.kernel.errors import AppError, Invalid
+from lienthong.kernel.errors import Invalid, TooManyRequests, wait_text
+from lienthong.kernel.ratelimit import Rule
 from lienthong.onestop import catalogue, fees, kpis, queries, service
 from lienthong.onestop.fees import SIGNATURE_HEADER
 from lienthong.registry import service as registry
-from lienthong.web.deps import DB, Lang, NodeRuntime
+from lienthong.runtime import Runtime
+from lienthong.web.deps import DB, Lang, NodeRuntime, client_address
 
 router = APIRouter(prefix="/api/v1/onestop", tags=["one-stop services"])
 
 
-class TooManyRequests(AppError):
-    status_code = 429
-    code = "rate_limited"
-
-
-class RateLimiter:
-    """Per client address, per process: a sliding window of the last minute. Look-ups are
-    public; this keeps anyone from walking the code space."""
-
-    def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, key: str, per_minute: int) -> None:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] > 60:
-                hits.popleft()
-            if len(hits) >= per_minute:
-                raise TooManyRequests(
-                    "Tra cứu quá nhiều lần; thử lại sau một phút.",
-                    "Too many look-ups; try again in a minute.",
-                )
-            hits.append(now)
-            if len(self._hits) > 10_000:
-                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] <= 60}
-
-
-LIMITER = RateLimiter()
+def lookup_allowed(request: Request, runtime: Runtime) -> None:
+    """Look-ups are public; a limit per client address keeps anyone from walking the code
+    space. Counted in the shared store, so every API process sees the same numbers."""
+    rule = Rule("onestop.lookup", f"{runtime.settings.onestop_lookup_per_minute}/minute")
+    decision = runtime.limiter.hit(rule, client_address(request))
+    if not decision.allowed:
+        raise TooManyRequests(
+            f"Tra cứu quá nhiều lần; thử lại sau {wait_text(decision.retry_after, 'vi')}.",
+            f"Too many look-ups; try again in {wait_text(decision.retry_after, 'en')}.",
+            retry_after=decision.retry_after,
+        )
 
 
 def procedure_json(p: Any) -> dict[str, Any]:
@@ -95,14 +75,10 @@ def get_procedure(code: str, db: DB) -> dict[str, Any]:
     return procedure_json(catalogue.get_procedure(db, code=code))
 
 
-def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.get("/lookup/{code}")
 def lookup(code: str, request: Request, db: DB, runtime: NodeRuntime, lang: Lang) -> dict[str, Any]:
     """Status and timeline by dossier code; no personal data. Rate-limited per client."""
-    LIMITER.check(client_key(request), runtime.settings.onestop_lookup_per_minute)
+    lookup_allowed(request, runtime)
     return queries.public_view(db, service.get_dossier(db, code=code), lang)
 
 

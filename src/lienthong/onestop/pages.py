@@ -17,7 +17,7 @@ from lienthong.accounts.pages import pre_session_form, signed_in_redirect
 from lienthong.accounts.service import Principal
 from lienthong.kernel.errors import AppError, Forbidden, NotFound
 from lienthong.onestop import catalogue, fees, processing, queries, service, slips
-from lienthong.onestop.api import LIMITER, client_key
+from lienthong.onestop.api import lookup_allowed
 from lienthong.onestop.models import STATUS_LABELS, Dossier, DossierPaper, Payment, Procedure
 from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
 from lienthong.web.deps import DB, AppSettings, NodeRuntime, language
@@ -343,13 +343,22 @@ def lookup_page(
 ) -> HTMLResponse:
     view = None
     error = None
+    status, headers = 200, None
     if ma.strip():
         try:
-            LIMITER.check(client_key(request), runtime.settings.onestop_lookup_per_minute)
+            lookup_allowed(request, runtime)
             view = queries.public_view(db, service.get_dossier(db, code=ma), language(request))
         except AppError as exc:
             error = exc.message(language(request))
-    return render(request, "onestop/lookup.html", _ctx(request, ma=ma, view=view, error=error))
+            status, headers = exc.status_code, exc.headers
+    response = render(
+        request,
+        "onestop/lookup.html",
+        _ctx(request, ma=ma, view=view, error=error),
+        status_code=status,
+    )
+    response.headers.update(headers or {})
+    return response
 
 
 @router.get("/dang-ky", response_class=HTMLResponse)

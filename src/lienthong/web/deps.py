@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ipaddress
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -62,3 +64,43 @@ async def language_dependency(request: Request) -> str:
 
 Lang = Annotated[str, Depends(language_dependency)]
 NodeRuntime = Annotated[Runtime, Depends(get_runtime)]
+
+
+@lru_cache(maxsize=64)
+def _networks(
+    trusted: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(
+        ipaddress.ip_network(item.strip(), strict=False) for item in trusted if item.strip()
+    )
+
+
+def _is_trusted(address: str, trusted: Sequence[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(tuple(trusted)))
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, unless the peer is a trusted proxy
+    (`LIENTHONG_TRUSTED_PROXIES`); then the right-most X-Forwarded-For entry that is not itself
+    a trusted proxy. Entries further left were written by the client and prove nothing."""
+    peer = request.client.host if request.client else "unknown"
+    trusted: list[str] = request.app.state.settings.trusted_proxies
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    forwarded = [
+        part.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for part in header.split(",")
+        if part.strip()
+    ]
+    for candidate in reversed(forwarded):
+        if not _is_trusted(candidate, trusted):
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                return peer  # garbage from the proxy's client: fall back to what we know
+    return peer
