@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lienthong.exchange import compose, statuses
+from lienthong.exchange.edxml.model import DocumentPackage
+from lienthong.exchange.intake import read_package
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document
 from lienthong.federation import directory, peers
 from lienthong.federation.httpsig import content_digest, sign_request
@@ -33,6 +35,7 @@ from lienthong.federation.transport import (
 from lienthong.kernel.errors import AppError, Forbidden
 from lienthong.kernel.pki import FileKeyStore, issue
 from lienthong.registry import service as registry
+from tests.fixtures.wrapping import variants
 
 from .conftest import (
     BTC,
@@ -389,6 +392,25 @@ def test_a_package_whose_inner_signature_fails_is_refused_and_kept_out(
     )
     assert loop.status_code == 409
     assert loop.json()["error"]["code"] == "routing_loop"
+
+
+def test_signature_wrapping_variants_are_refused_between_nodes(federation: Federation) -> None:
+    """A node hands over a package whose sender's signature is intact over what it covers but
+    which carries other content where the digest does not look: the receiving node refuses."""
+    qn, vn = federation.nodes["H49"], federation.nodes["VN"]
+    answer = qn.send(SNV, [VPCP], subject="Gói tin gốc để thử bọc chữ ký")
+    document, _ = _document(qn, SNV, answer["document_id"])
+    with qn.runtime.blobs.open(document.stored_sha256) as handle:
+        original = handle.read()
+    package = read_package(qn.runtime, [original]).package
+    identity = qn.runtime.keys.identity(SNV)
+    assert identity is not None
+    assert isinstance(package, DocumentPackage)
+    for name, (body, code) in variants(original, package, qn.runtime.blobs, identity).items():
+        response = _raw_post(qn, vn, body)
+        assert response.status_code == 422, (name, response.text)
+        assert response.json()["error"]["code"] == code, name
+    assert _copies(vn, answer["document_id"]) == 0
 
 
 def test_the_directory_merge_at_the_axis_reaches_provinces_and_routing_follows(

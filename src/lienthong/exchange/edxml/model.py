@@ -16,6 +16,7 @@ class Node:
     attrs: dict[str, str] = field(default_factory=dict)
     text: str = ""
     children: list[Node] = field(default_factory=list)
+    blob: BlobRef | None = None  # an attachment's content, decoded where it stood
 
     def child(self, name: str) -> Node | None:
         return next((c for c in self.children if c.name == name), None)
@@ -118,6 +119,7 @@ class SignatureInfo:
     certificates: list[bytes]  # DER, leaf first
     namespace: str | None
     computed_digest: str | None = None
+    reference_uris: list[str | None] = field(default_factory=list)  # one per Reference
 
 
 @dataclass

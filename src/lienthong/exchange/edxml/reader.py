@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -239,6 +240,9 @@ def _signature(result: StreamResult) -> SignatureInfo | None:
         return found.attrs.get("Algorithm", "") if found is not None else ""
 
     return SignatureInfo(
+        reference_uris=[r.attrs.get("URI") for r in signed_info.all("Reference")]
+        if signed_info is not None
+        else [],
         canonicalization=algorithm(signed_info, "CanonicalizationMethod"),
         signature_method=algorithm(signed_info, "SignatureMethod"),
         digest_method=algorithm(reference, "DigestMethod"),
@@ -302,6 +306,7 @@ def read(
             "Thiếu From/OrganId: mã cơ quan gửi.",
             "From/OrganId is missing: the sending agency's code.",
         )
+    _check_single(root, status=message.child("StatusCode") is not None)
     traces, business_node = _traces(header)
     signature = _signature(result)
     if message.child("StatusCode") is not None:
@@ -383,21 +388,19 @@ def _document(
     ]
     attachments = []
     encoded = root.child("AttachmentEncoded")
-    index = 0
     for item in encoded.all("Attachment") if encoded is not None else []:
-        blob = None
-        if item.child("ContentTransferEncoded") is not None:
-            blob = result.blobs.get(index)
-            index += 1
+        content = item.child("ContentTransferEncoded")
         attachments.append(
             Attachment(
                 (item.value("ContentId") or "").strip(),
                 item.value("AttachmentName"),
                 item.value("Description"),
                 item.value("ContentType"),
-                blob,
+                content.blob if content is not None else None,
             )
         )
+    _unique("AttachmentEncoded/Attachment/ContentId", [a.content_id for a in attachments])
+    _unique("edXMLManifest/Reference/ContentId", [m.content_id for m in manifest])
     promulgation_raw = promulgation.value("PromulgationDate") if promulgation is not None else None
     due_raw = message.value("DueDate")
     return DocumentPackage(
@@ -441,6 +444,57 @@ def _document(
         extra=[c for c in message.children if c.name not in KNOWN_HEADER],
         signature=signature,
     )
+
+
+def _unique(where: str, values: list[str]) -> None:
+    repeated = sorted(value for value, count in Counter(values).items() if count > 1)
+    if repeated:
+        raise refuse(
+            "duplicate_content_id",
+            f"ContentId lặp lại trong {where}: {', '.join(repeated)}.",
+            f"Repeated ContentId in {where}: {', '.join(repeated)}; each attachment has its own.",
+            repeated=repeated,
+        )
+
+
+# Elements a package has once: a second copy is refused rather than one of them read (the
+# reader and another system could each read a different one).
+SINGLE = {
+    "edXML": ("edXMLEnvelope", "AttachmentEncoded"),
+    "edXMLEnvelope": ("edXMLHeader", "edXMLBody"),
+    "edXMLHeader": ("MessageHeader", "TraceHeaderList"),
+    "edXMLBody": ("edXMLManifest",),
+    "MessageHeader": (
+        "From",
+        "DocumentId",
+        "Code",
+        "Subject",
+        "StatusCode",
+        "ResponseFor",
+        "PromulgationInfo",
+        "DocumentType",
+        "OtherInfo",
+        "DueDate",
+        "SignerInfo",
+    ),
+}
+
+
+def _check_single(node: Node, *, status: bool) -> None:
+    for name in SINGLE.get(node.name, ()):
+        if not status and node.name == "MessageHeader" and name == "ResponseFor":
+            continue  # a document may answer several documents; a status answers one
+        if len(node.all(name)) > 1:
+            raise refuse(
+                "duplicate_element",
+                f"{node.name} chứa {name} nhiều lần; chỉ được một.",
+                f"{node.name} holds {name} more than once; it may hold one.",
+                element=name,
+                parent=node.name,
+            )
+    for child in node.children:
+        if child.name in SINGLE:
+            _check_single(child, status=status)
 
 
 def read_bytes(data: bytes, **kwargs: object) -> ReadResult:

@@ -150,6 +150,14 @@ def verify(
             "Nút không chấp nhận chữ ký SHA-1; hãy ký bằng RSA-SHA256.",
             "This node does not accept SHA-1 signatures; sign with RSA-SHA256.",
         )
+    if info.reference_uris != [""]:
+        raise _bad(
+            "signature_wrapping",
+            'Chữ ký phải có đúng một Reference với URI="" (toàn bộ gói tin).',
+            'The signature must have exactly one Reference, with URI="" (the whole package); '
+            f"this one has {info.reference_uris}.",
+            reference_uris=info.reference_uris,
+        )
     transforms = [t for t in info.transforms if t != ENVELOPED]
     if ENVELOPED not in info.transforms or len(transforms) > 1:
         raise _bad(

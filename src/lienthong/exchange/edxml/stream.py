@@ -9,6 +9,12 @@ size of the attachments.
 Hostile input is refused before it costs anything: any DOCTYPE (so no entities, no billion
 laughs, no external fetch), too deep nesting, too many elements, too much header text, or more
 bytes than the configured limit.
+
+The signature covers the whole package except its one Signature element, so nothing inside
+that element may become data (signature wrapping): the Signature must be a single child of
+edXMLHeader holding only XML-DSig's own elements (no Object, no Manifest), and an attachment's
+content is taken only at edXML/AttachmentEncoded/Attachment/ContentTransferEncoded, bound to
+its own Attachment element, never matched by position.
 """
 
 from __future__ import annotations
@@ -20,13 +26,46 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
-from lienthong.exchange.edxml import NS
+from lienthong.exchange.edxml import DSIG_NS, NS
 from lienthong.exchange.edxml.errors import refuse, too_large
 from lienthong.exchange.edxml.model import Node
 from lienthong.kernel.blobs import BlobRef, BlobStore, BlobWriter
 from lienthong.kernel.c14n import StreamCanonicalizer
 
 XMLNS = "http://www.w3.org/XML/1998/namespace"
+# What an enveloped XML-DSig Signature may hold. Object, Manifest and SignatureProperties are
+# left out on purpose: they are where wrapped content hides.
+DSIG_ELEMENTS = frozenset(
+    {
+        "Signature",
+        "SignedInfo",
+        "CanonicalizationMethod",
+        "SignatureMethod",
+        "Reference",
+        "Transforms",
+        "Transform",
+        "XPath",
+        "DigestMethod",
+        "DigestValue",
+        "SignatureValue",
+        "KeyInfo",
+        "KeyName",
+        "KeyValue",
+        "RSAKeyValue",
+        "Modulus",
+        "Exponent",
+        "X509Data",
+        "X509Certificate",
+        "X509SubjectName",
+        "X509IssuerSerial",
+        "X509IssuerName",
+        "X509SerialNumber",
+        "X509SKI",
+        "X509CRL",
+    }
+)
+# The national samples write Signature without a namespace of its own, so it takes edXML's.
+SIGNATURE_NAMESPACES = frozenset({DSIG_NS, NS})
 
 
 @dataclass(frozen=True)
@@ -44,7 +83,9 @@ class StreamResult:
     root_namespace: str | None
     size: int
     sha256: str
-    blobs: dict[int, BlobRef]  # attachment index (in document order) -> blob
+    blobs: list[
+        BlobRef
+    ]  # every attachment blob written, in document order (each is also on its node)
     # Reference digests of the document without its Signature: (c14n, digest name) -> base64.
     digests: dict[tuple[str, str], str]
     signature_events: list[tuple[str, Any]]
@@ -101,8 +142,11 @@ class _State:
     root: Node | None = None
     root_ns: str | None = None
     sink: _Base64Sink | None = None
+    sink_node: Node | None = None
     attachment_index: int = -1
+    attachment_sections: int = 0
     signature_depth: int | None = None
+    signature_uri: str | None = None
     signature_events: list[tuple[str, Any]] = field(default_factory=list)
     signature_ns: dict[str, str] = field(default_factory=dict)
     signed_info_ns: dict[str, str] = field(default_factory=dict)
@@ -120,7 +164,7 @@ def stream_package(
     """`raw`, when given, receives the package's bytes as they pass (to keep the package)."""
     state = _State()
     writers: list[BlobWriter] = []
-    finished: dict[int, BlobRef] = {}
+    finished: list[BlobRef] = []
     hashers = {
         (c14n, algo): hashlib.new(algo) for c14n in ("exc", "inc") for algo in digest_algorithms
     }
@@ -188,25 +232,37 @@ def stream_package(
                 element=name,
             )
         parent = state.stack[-1] if state.stack else None
+        uri = scope.get(prefix)
         node = Node(local, {k: v for k, v in attrs if not (k == "xmlns" or k.startswith("xmlns:"))})
+        in_signature = state.signature_depth is not None
+        if in_signature:
+            if local not in DSIG_ELEMENTS or uri != state.signature_uri:
+                raise _wrapping(
+                    f"Phần tử {name} không được nằm trong Signature.",
+                    f"{name} may not appear inside the Signature: it holds only XML-DSig's own "
+                    "elements (no Object, Manifest or content of the package).",
+                    element=name,
+                )
+        elif local == "Signature" and uri in SIGNATURE_NAMESPACES:
+            if state.done_signature or parent is None or parent.name != "edXMLHeader":
+                raise _wrapping(
+                    "Gói tin chỉ được có một Signature, là phần tử con của edXMLHeader.",
+                    "A package has one Signature, as a child of edXMLHeader; this one is "
+                    + ("a second one." if state.done_signature else "elsewhere."),
+                    element=name,
+                    parent=parent.name if parent is not None else None,
+                )
+            state.signature_depth = depth
+            state.signature_uri = uri
+            state.signature_ns = scope
+            in_signature = True
         if parent is None:
             state.root = node
-            state.root_ns = scope.get(prefix)
+            state.root_ns = uri
         else:
             parent.children.append(node)
         state.stack.append(node)
         state.names.append(name)
-        in_signature = state.signature_depth is not None
-        if (
-            not in_signature
-            and not state.done_signature
-            and local == "Signature"
-            and parent is not None
-            and parent.name == "edXMLHeader"
-        ):
-            state.signature_depth = depth
-            state.signature_ns = scope
-            in_signature = True
         if in_signature:
             if local == "SignedInfo" and not state.signed_info_ns:
                 state.signed_info_ns = state.ns_stack[-2]
@@ -214,7 +270,39 @@ def stream_package(
         else:
             for canonicalizer in canonicalizers:
                 canonicalizer.start(name, attrs)
-        if local == "ContentTransferEncoded" and parent is not None and parent.name == "Attachment":
+        if local == "AttachmentEncoded":
+            state.attachment_sections += 1
+            if depth != 2 or state.attachment_sections > 1:
+                raise refuse(
+                    "misplaced_attachment",
+                    "Gói tin chỉ có một AttachmentEncoded, là con trực tiếp của edXML.",
+                    "A package has one AttachmentEncoded, directly under edXML.",
+                    element=name,
+                )
+        if local == "ContentTransferEncoded":
+            placed = (
+                depth == 4
+                and parent is not None
+                and parent.name == "Attachment"
+                and state.stack[1].name == "AttachmentEncoded"
+            )
+            if not placed:
+                raise refuse(
+                    "misplaced_attachment",
+                    "Nội dung tệp (ContentTransferEncoded) chỉ được nằm trong "
+                    "edXML/AttachmentEncoded/Attachment.",
+                    "Attachment content (ContentTransferEncoded) may only appear at "
+                    "edXML/AttachmentEncoded/Attachment.",
+                    element=name,
+                )
+            assert parent is not None
+            if sum(1 for c in parent.children if c.name == "ContentTransferEncoded") > 1:
+                raise refuse(
+                    "duplicate_element",
+                    "Một Attachment chỉ có một ContentTransferEncoded.",
+                    "An Attachment holds one ContentTransferEncoded.",
+                    element=name,
+                )
             state.attachment_index += 1
             if state.attachment_index >= limits.max_attachments:
                 raise refuse(
@@ -226,6 +314,7 @@ def stream_package(
             if writer is not None:
                 writers.append(writer)
             state.sink = _Base64Sink(writer)
+            state.sink_node = node
 
     def end(name: str) -> None:
         node = state.stack.pop()
@@ -239,17 +328,19 @@ def stream_package(
         else:
             for canonicalizer in canonicalizers:
                 canonicalizer.end(name)
-        if state.sink is not None and node.name == "ContentTransferEncoded":
-            sink, state.sink = state.sink, None
+        if state.sink is not None and node is state.sink_node:
+            sink, state.sink, state.sink_node = state.sink, None, None
             try:
                 sink.close()
             except binascii.Error as exc:
                 raise _bad_base64(state.attachment_index, exc) from exc
             if sink.writer is not None:
-                finished[state.attachment_index] = sink.writer.finish()
+                ref = sink.writer.finish()
                 writers.remove(sink.writer)
             else:
-                finished[state.attachment_index] = BlobRef(sink.hash.hexdigest(), sink.size)
+                ref = BlobRef(sink.hash.hexdigest(), sink.size)
+            node.blob = ref
+            finished.append(ref)
 
     def text(data: str) -> None:
         if not state.stack:
@@ -351,6 +442,10 @@ def _parse(parser: Any, chunk: bytes, *, final: bool) -> None:
             f"Gói tin không phải XML hợp lệ: {exc}.",
             f"The package is not well-formed XML: {exc}.",
         ) from exc
+
+
+def _wrapping(vi: str, en: str, **details: Any) -> Exception:
+    return refuse("signature_wrapping", vi, en, **details)
 
 
 def _bad_base64(index: int, exc: Exception) -> Exception:
