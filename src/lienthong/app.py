@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,15 +42,15 @@ from lienthong.exchange import pages as exchange_pages
 from lienthong.exchange import vdxp
 from lienthong.federation import api as federation_api
 from lienthong.federation import pages as federation_pages
-from lienthong.kernel import jobs
+from lienthong.kernel import blobgc, jobs
 from lienthong.kernel.errors import AppError
-from lienthong.kernel.events import node_event
 from lienthong.onestop import api as onestop_api
 from lienthong.onestop import pages as onestop_pages
 from lienthong.registry import api as registry_api
 from lienthong.registry import pages as registry_pages
 from lienthong.runtime import Runtime, build_runtime
-from lienthong.web.deps import client_address, language, wants_json
+from lienthong.web.deps import language, wants_json
+from lienthong.web.events import tell_refusal
 from lienthong.web.render import make_environment, render
 
 log = logging.getLogger("lienthong.http")
@@ -155,52 +156,6 @@ def _error_response(
         "error.html",
         {"title": title[1] if lang == "en" else title[0], "message": message, "code": code},
         status_code=status,
-    )
-
-
-# Refusals the security monitoring wants to see besides every 401 and 403: packages whose
-# signature, certificate or sender does not hold, and throttled clients.
-WATCHED_REFUSALS = frozenset(
-    {
-        "bad_signature",
-        "bad_certificate",
-        "untrusted_certificate",
-        "certificate_expired",
-        "certificate_revoked",
-        "certificate_not_for_sender",
-        "missing_certificate",
-        "sender_mismatch",
-        "sender_not_served_here",
-        "signature_required",
-        "weak_signature",
-        "unsupported_signature",
-        "signature_wrapping",
-        "dtd_forbidden",
-        "rate_limited",
-        "signin_throttled",
-    }
-)
-
-
-def tell_refusal(request: Request, status: int, code: str) -> None:
-    """The node's own event for a refusal worth watching (kernel/events.py)."""
-    if status not in (401, 403) and code not in WATCHED_REFUSALS:
-        return
-    principal = getattr(request.state, "principal", None)
-    request.app.state.runtime.events.emit(
-        node_event(
-            action="package_refused" if status == 422 else "access_refused",
-            category="authentication" if status == 401 else "web",
-            outcome="failure",
-            reason=code,
-            source_ip=client_address(request),
-            user_name=getattr(principal, "system_id", None) or getattr(principal, "name", None),
-            fields={
-                "url.path": request.url.path,
-                "http.request.method": request.method,
-                "http.response.status_code": status,
-            },
-        )
     )
 
 
@@ -366,13 +321,41 @@ def background_loops(
     ]
 
 
+def periodic_jobs(settings: Settings) -> dict[str, timedelta]:
+    """Jobs the worker keeps one of pending, each run enqueuing the next."""
+    from lienthong.exchange.tasks import CHECKPOINT_JOB
+
+    return {
+        CHECKPOINT_JOB: timedelta(minutes=settings.log_checkpoint_minutes),
+        blobgc.GC_JOB: timedelta(hours=settings.blob_gc_every_hours),
+    }
+
+
+def blob_columns() -> list[Any]:
+    """Every column that holds the sha-256 of a kept blob, from each domain's models."""
+    from lienthong.exchange.models import BLOB_COLUMNS as exchange_blobs
+    from lienthong.federation.models import BLOB_COLUMNS as federation_blobs
+    from lienthong.onestop.models import BLOB_COLUMNS as onestop_blobs
+
+    return [*exchange_blobs, *federation_blobs, *onestop_blobs]
+
+
 def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
     from lienthong.exchange.tasks import handlers as exchange_handlers
     from lienthong.kernel import notify
     from lienthong.registry.tasks import HANDLERS as registry_handlers
 
+    def collect_blobs(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
+        blobgc.collect(
+            ctx.session,
+            store=runtime.blobs,
+            columns=blob_columns(),
+            grace_seconds=runtime.settings.blob_gc_grace_minutes * 60,
+        )
+
     return {
         **registry_handlers,
         **exchange_handlers(runtime),
         **notify.handlers(runtime.notifiers),
+        blobgc.GC_JOB: collect_blobs,
     }

@@ -136,7 +136,6 @@ def demo(
 ) -> None:
     """Migrate, seed the Quảng Ninh registry and demo accounts, and serve API + worker in one process."""
     from lienthong.demo import CITIZEN, DEMO_PASSWORD, seed_demo_accounts, seed_signing_keys
-    from lienthong.exchange.tasks import schedule_checkpoint
     from lienthong.kernel.pki import FileKeyStore
     from lienthong.onestop import catalogue
     from lienthong.registry import seed
@@ -164,7 +163,6 @@ def demo(
             node_code=settings.node_code,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-        schedule_checkpoint(session, minutes=settings.log_checkpoint_minutes)
     console.print(
         f"Registry: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )
@@ -240,11 +238,24 @@ def db_seed(
 
 @jobs_app.command("status")
 def jobs_status(ctx: typer.Context) -> None:
-    """Jobs by status."""
+    """Jobs by status, and what the blob collector last found."""
+    from lienthong.kernel import blobgc
+    from lienthong.kernel.clock import format_datetime
+
     factory = make_session_factory(make_engine(ctx.obj.database_url))
     with factory() as session:
         for status, count in jobs.counts_by_status(session).items():
             console.print(f"{status:8} {count}")
+        run = blobgc.last_run(session)
+    if run is None:
+        console.print("blobs    the collector has not run yet")
+    else:
+        console.print(
+            f"blobs    {run.files:,} files, {run.bytes / 2**20:,.1f} MiB kept; last collection "
+            f"{format_datetime(run.at)}: {run.deleted:,} unreferenced removed "
+            f"({run.deleted_bytes / 2**20:,.1f} MiB), {run.recent:,} too recent to judge, "
+            f"{run.temporary:,} leftover temporary files"
+        )
 
 
 @jobs_app.command("list")

@@ -33,8 +33,10 @@ class Settings(BaseSettings):
     signature_required: bool = True
     allow_sha1: bool = False
     vdxp_prefix: str = "/vdxp"
-    vdxp_max_skew_seconds: int = Field(default=300, ge=1)
     log_checkpoint_minutes: int = Field(default=10, ge=1)
+    # The blob collector: every few hours; spares anything written or claimed within the grace.
+    blob_gc_every_hours: float = Field(default=6.0, gt=0)
+    blob_gc_grace_minutes: float = Field(default=60.0, ge=1)
 
     # Federation: node-to-node transport, store-and-forward, directory sync
     peer_timeout_seconds: float = Field(default=30.0, gt=0)  # a silent peer, per read

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from lienthong.accounts import service as accounts
 from lienthong.accounts.models import Role, User
-from lienthong.exchange.tasks import schedule_checkpoint
 from lienthong.kernel.pki import FileKeyStore
 from lienthong.onestop import catalogue
 from lienthong.registry import seed
@@ -102,5 +101,4 @@ def seed_all(
     catalogue.seed_procedures(session)
     if runtime is not None and isinstance(runtime.keys, FileKeyStore):
         seed_signing_keys(session, keys=runtime.keys, node_code=runtime.settings.node_code)
-        schedule_checkpoint(session, minutes=runtime.settings.log_checkpoint_minutes)
     return seed_demo_accounts(session) if with_accounts else []

@@ -4,13 +4,14 @@ from lienthong.accounts import models as accounts_models
 from lienthong.db import Base
 from lienthong.exchange import models as exchange_models
 from lienthong.federation import models as federation_models
-from lienthong.kernel import jobs, notify, ratelimit
+from lienthong.kernel import blobgc, jobs, notify, ratelimit
 from lienthong.onestop import models as onestop_models
 from lienthong.registry import models as registry_models
 
 metadata = Base.metadata
 __all__ = [
     "accounts_models",
+    "blobgc",
     "exchange_models",
     "federation_models",
     "jobs",

@@ -26,6 +26,9 @@ def test_reference_packages_are_there() -> None:
 def _values(package: object) -> dict[str, object]:
     values = dataclasses.asdict(package)  # type: ignore[call-overload]
     values.pop("signature", None)
+    for attachment in values.get("attachments", []):  # whether this read wrote the file: not data
+        if attachment.get("blob"):
+            attachment["blob"].pop("fresh", None)
     # The writer emits dates as yyyy/MM/dd whatever order they came in: compare the dates.
     for raw, parsed in (
         ("promulgation_date_raw", "promulgation_date"),

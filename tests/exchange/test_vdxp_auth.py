@@ -85,10 +85,10 @@ def test_parse_timestamp_rejects_other_shapes() -> None:
 def test_file_hash_accepts_unpadded_and_padded_hex() -> None:
     digest = hashlib.sha256(FILE).digest()
     assert len(java_hex(digest)) < 64
-    assert file_hash_matches(java_hex(digest), FILE)
-    assert file_hash_matches(digest.hex().upper(), FILE)
-    assert not file_hash_matches(java_hex(digest), FILE + b"\r\n")
-    assert not file_hash_matches("not hex é", FILE)
+    assert file_hash_matches(java_hex(digest), digest)
+    assert file_hash_matches(digest.hex().upper(), digest)
+    assert not file_hash_matches(java_hex(digest), hashlib.sha256(FILE + b"\r\n").digest())
+    assert not file_hash_matches("not hex é", digest)
 
 
 # --- golden vectors: the SDK's bytes, written out by hand -------------------------------------
@@ -166,7 +166,7 @@ def test_round_trip() -> None:
         "messagetype": "edoc",
     }
     assert call.hash_file is not None
-    assert file_hash_matches(call.hash_file, FILE)
+    assert file_hash_matches(call.hash_file, hashlib.sha256(FILE).digest())
     assert call.signed["Content-Type"] == "application/octet-stream"
 
 

@@ -90,3 +90,9 @@ class SystemCredential(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # The national axis' SDK stamps `XroadVnpt-timestamp` once per service object, in the JVM's
+    # zone without an offset, so no freshness check by default: replays are harmless (sends are
+    # idempotent by DocumentId, acknowledgements set a value). Software that re-stamps every
+    # call may ask for one: the allowed skew, and the zone its clock writes.
+    vdxp_max_skew_seconds: Mapped[int | None]
+    vdxp_clock_zone: Mapped[str | None] = mapped_column(String(64))

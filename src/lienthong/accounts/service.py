@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -240,10 +241,19 @@ def credential_principal(session: Session, *, system_id: str, secret: str) -> Pr
     )
 
 
+@dataclass(frozen=True)
+class SharedSecret:
+    secret: str
+    principal: Principal
+    max_skew_seconds: int | None  # None: no freshness check on the SDK's timestamp
+    clock_zone: str | None
+
+
 def shared_secret(
     session: Session, *, system_id: str, unseal: Callable[[bytes], bytes]
-) -> tuple[str, Principal] | None:
-    """The secret of active software credentials, for HMAC verification, with its principal."""
+) -> SharedSecret | None:
+    """The secret of active software credentials, for HMAC verification, with its principal
+    and its freshness policy."""
     row = session.scalars(
         select(SystemCredential).where(SystemCredential.system_id == system_id)
     ).first()
@@ -251,7 +261,40 @@ def shared_secret(
         return None
     secret = unseal(row.sealed_secret.encode()).decode()
     principal = credential_principal(session, system_id=system_id, secret=secret)
-    return (secret, principal) if principal else None
+    if principal is None:
+        return None
+    return SharedSecret(secret, principal, row.vdxp_max_skew_seconds, row.vdxp_clock_zone)
+
+
+def set_freshness(
+    session: Session, *, system_id: str, max_skew_seconds: int | None, clock_zone: str | None
+) -> SystemCredential:
+    """Ask (or stop asking) software that re-stamps every call for a fresh SDK timestamp."""
+    row = session.scalars(
+        select(SystemCredential).where(SystemCredential.system_id == system_id)
+    ).first()
+    if row is None:
+        raise Invalid(
+            f"Không có {system_id}.", f"No credential {system_id}.", code="unknown_credential"
+        )
+    if clock_zone is not None:
+        try:
+            ZoneInfo(clock_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise Invalid(
+                f"Múi giờ '{clock_zone}' không có.",
+                f"Unknown time zone '{clock_zone}'; use e.g. Asia/Ho_Chi_Minh or UTC.",
+                code="invalid_time_zone",
+            ) from exc
+    if max_skew_seconds is not None and not 1 <= max_skew_seconds <= 86_400:
+        raise Invalid(
+            "Độ lệch cho phép phải từ 1 đến 86400 giây.",
+            "The allowed skew must be 1 to 86400 seconds.",
+            code="invalid_skew",
+        )
+    row.vdxp_max_skew_seconds = max_skew_seconds
+    row.vdxp_clock_zone = clock_zone
+    return row
 
 
 def revoke_credential(session: Session, *, system_id: str) -> None:

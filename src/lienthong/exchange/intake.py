@@ -1,6 +1,7 @@
 """Intake: a package arrives, is verified, routed and stored in one transaction, or refused
-whole with nothing stored (attachment blobs are content-addressed files; an orphan left by a
-refused package holds no record and is harmless)."""
+whole with nothing stored: the blobs it wrote (the package, its attachments, a remote
+signature) are discarded on refusal, unless another package has claimed the same content
+(kernel/blobs.py); whatever a crash leaves is for the blob collector."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from lienthong.exchange.edxml.stream import Limits
 from lienthong.exchange.edxml.writer import write_document
 from lienthong.exchange.models import Delivery, Document, DocumentAttachment
 from lienthong.kernel import jobs
+from lienthong.kernel.blobs import BlobStore, TrackedBlobs
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError, Conflict, Forbidden, Invalid
 from lienthong.registry import service as registry
@@ -29,13 +31,16 @@ from lienthong.runtime import Runtime
 DELIVER_JOB = "exchange.deliver"
 
 
-def read_package(runtime: Runtime, chunks: Iterable[bytes]) -> ReadResult:
+def read_package(
+    runtime: Runtime, chunks: Iterable[bytes], *, blobs: BlobStore | None = None
+) -> ReadResult:
     settings = runtime.settings
-    writer = runtime.blobs.writer()
+    blobs = blobs or runtime.blobs
+    writer = blobs.writer()
     try:
         result = read(
             chunks,
-            blobs=runtime.blobs,
+            blobs=blobs,
             limits=Limits(max_bytes=settings.max_package_bytes),
             digest_algorithms=("sha256", "sha1") if settings.allow_sha1 else ("sha256",),
             raw=writer,
@@ -114,10 +119,12 @@ def receive_document(
     result: ReadResult,
     agency_code: str,
     may_remote_sign: bool,
+    blobs: BlobStore | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Store a document package; returns the answer and whether it is a repeat of a stored one."""
     package = result.package
     assert isinstance(package, DocumentPackage)
+    blobs = blobs or runtime.blobs
     check_sender(result, agency_code)
     sender = registry.get_agency(session, code=agency_code)
     if sender.serving_node != runtime.settings.node_code:
@@ -154,7 +161,7 @@ def receive_document(
     assert result.stream.raw_blob is not None
     stored_sha = result.stream.raw_blob.sha256
     if signature == "remote":
-        stored_sha = _sign_remotely(runtime, package, agency_code)
+        stored_sha = _sign_remotely(runtime, package, agency_code, blobs=blobs)
     document = new_document(
         session,
         result=result,
@@ -380,18 +387,20 @@ def find_target(session: Session, package: DocumentPackage, sender_id: int) -> D
     )
 
 
-def _sign_remotely(runtime: Runtime, package: DocumentPackage, agency_code: str) -> str:
+def _sign_remotely(
+    runtime: Runtime, package: DocumentPackage, agency_code: str, *, blobs: BlobStore
+) -> str:
     identity = runtime.keys.identity(agency_code)
     if identity is None:  # pragma: no cover - checked by signature_state
         raise AppError(
             "Không có khóa ký từ xa.", "No remote signing key.", code="signature_required"
         )
-    writer = runtime.blobs.writer()
+    writer = blobs.writer()
     unsigned = dataclasses.replace(package, signature=None)
     try:
         for chunk in sign(
             lambda sig: write_document(
-                unsigned, open_blob=lambda r: runtime.blobs.open(r.sha256), signature=sig
+                unsigned, open_blob=lambda r: blobs.open(r.sha256), signature=sig
             ),
             identity,
         ):
@@ -409,28 +418,45 @@ def receive(
     chunks: Iterable[bytes],
     agency_code: str,
     may_remote_sign: bool,
+    expect: str | None = None,
 ) -> tuple[dict[str, Any], bool, str]:
-    """Any package: a document or a status. Returns (answer, repeated, kind)."""
-    result = read_package(runtime, chunks)
-    if isinstance(result.package, StatusPackage):
-        from lienthong.exchange import statuses
+    """Any package: a document or a status. Returns (answer, repeated, kind). `expect`
+    ("edoc" or "status") refuses the other kind before anything is stored. On refusal the
+    blobs this package wrote are discarded."""
+    blobs = TrackedBlobs(runtime.blobs)
+    try:
+        result = read_package(runtime, chunks, blobs=blobs)
+        kind = "status" if isinstance(result.package, StatusPackage) else "edoc"
+        if expect is not None and expect != kind:
+            raise Invalid(
+                f"messagetype={expect} nhưng gói tin là {kind}.",
+                f"messagetype={expect} but the package is a {kind}.",
+                code="messagetype_mismatch",
+                details={"messagetype": expect, "package": kind},
+            )
+        if isinstance(result.package, StatusPackage):
+            from lienthong.exchange import statuses  # statuses builds on intake's checks
 
-        answer, repeated = statuses.receive_status_package(
-            session,
-            runtime=runtime,
-            result=result,
-            agency_code=agency_code,
-            may_remote_sign=may_remote_sign,
-        )
-        return answer, repeated, "status"
-    answer, repeated = receive_document(
-        session,
-        runtime=runtime,
-        result=result,
-        agency_code=agency_code,
-        may_remote_sign=may_remote_sign,
-    )
-    return answer, repeated, "edoc"
+            answer, repeated = statuses.receive_status_package(
+                session,
+                runtime=runtime,
+                result=result,
+                agency_code=agency_code,
+                may_remote_sign=may_remote_sign,
+            )
+        else:
+            answer, repeated = receive_document(
+                session,
+                runtime=runtime,
+                result=result,
+                agency_code=agency_code,
+                may_remote_sign=may_remote_sign,
+                blobs=blobs,
+            )
+    except BaseException:
+        blobs.discard()
+        raise
+    return answer, repeated, kind
 
 
 __all__ = ["DELIVER_JOB", "EdxmlError", "read_package", "receive", "receive_document"]

@@ -139,3 +139,12 @@ class LogCheckpoint(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+# Columns that hold the sha-256 of a blob this domain keeps (the blob collector spares them).
+BLOB_COLUMNS = (
+    Document.package_sha256,
+    Document.stored_sha256,
+    DocumentAttachment.blob_sha256,
+    DeliveryStatus.package_sha256,
+)

@@ -3,6 +3,7 @@ thread, while the body arrives asynchronously; memory stays bounded at the spool
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import IO
@@ -26,6 +27,39 @@ async def spool(stream: AsyncIterator[bytes], *, limit: int) -> IO[bytes]:
     return spooled
 
 
-def chunks(handle: IO[bytes]) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
+def chunks(handle: IO[bytes], limit: int | None = None) -> Iterator[bytes]:
+    """The handle's bytes from where it stands, at most `limit` of them."""
+    left = limit
+    while left is None or left > 0:
+        chunk = handle.read(CHUNK if left is None else min(CHUNK, left))
+        if not chunk:
+            return
+        if left is not None:
+            left -= len(chunk)
         yield chunk
+
+
+def length(handle: IO[bytes]) -> int:
+    handle.seek(0, 2)
+    size = handle.tell()
+    handle.seek(0)
+    return size
+
+
+def ends_with(handle: IO[bytes], suffix: bytes) -> bool:
+    size = length(handle)
+    if size < len(suffix):
+        return False
+    handle.seek(size - len(suffix))
+    found = handle.read(len(suffix)) == suffix
+    handle.seek(0)
+    return found
+
+
+def sha256_of(handle: IO[bytes], size: int) -> bytes:
+    """The sha-256 of the first `size` bytes, read in chunks; the handle is rewound."""
+    digest = hashlib.sha256()
+    for chunk in chunks(handle, size):
+        digest.update(chunk)
+    handle.seek(0)
+    return digest.digest()

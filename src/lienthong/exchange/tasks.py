@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from lienthong.exchange import intake, log, statuses
-from lienthong.kernel import jobs
-from lienthong.kernel.clock import utcnow
 from lienthong.kernel.jobs import Handler, JobContext
 from lienthong.runtime import Runtime
 
-CHECKPOINT_JOB = "exchange.log_checkpoint"
-
-
-def schedule_checkpoint(ctx_session: Any, *, minutes: int) -> None:
-    """One pending checkpoint job at a time; each run schedules the next."""
-    pending = ctx_session.scalars(
-        select(jobs.Job).where(jobs.Job.kind == CHECKPOINT_JOB, jobs.Job.status == jobs.PENDING)
-    ).first()
-    if pending is None:
-        jobs.enqueue(
-            ctx_session,
-            kind=CHECKPOINT_JOB,
-            payload={},
-            run_after=utcnow() + timedelta(minutes=minutes),
-        )
+CHECKPOINT_JOB = "exchange.log_checkpoint"  # periodic: see app.periodic_jobs
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
@@ -36,13 +17,5 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
 
     def checkpoint(ctx: JobContext, payload: dict[str, Any]) -> None:
         log.checkpoint(ctx.session, keys=runtime.keys)
-        ctx.session.flush()
-        minutes = runtime.settings.log_checkpoint_minutes
-        jobs.enqueue(
-            ctx.session,
-            kind=CHECKPOINT_JOB,
-            payload={},
-            run_after=utcnow() + timedelta(minutes=minutes),
-        )
 
     return {intake.DELIVER_JOB: deliver, CHECKPOINT_JOB: checkpoint}

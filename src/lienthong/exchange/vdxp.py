@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -18,13 +19,20 @@ from lienthong.accounts.service import Principal
 from lienthong.exchange import intake
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document
-from lienthong.exchange.spool import chunks, spool
-from lienthong.exchange.vdxp_auth import VdxpAuthError, VerifiedCall, file_hash_matches, verify
+from lienthong.exchange.spool import chunks, ends_with, length, sha256_of, spool
+from lienthong.exchange.vdxp_auth import (
+    VdxpAuthError,
+    VerifiedCall,
+    check_timestamp,
+    file_hash_matches,
+    verify,
+)
 from lienthong.kernel.clock import LOCAL_ZONE
 from lienthong.kernel.errors import AppError
 from lienthong.registry.models import Agency, AgencyStatus
 from lienthong.runtime import Runtime
 from lienthong.web.deps import DB, NodeRuntime
+from lienthong.web.events import tell_refusal
 
 router = APIRouter(tags=["national axis (VDXP) compatible"])
 ACKS = {"done", "fail", "processing"}
@@ -38,37 +46,40 @@ def ok(**fields: Any) -> dict[str, Any]:
     return {"status": "OK", "ErrorCode": "0", "ErrorDesc": "", **fields}
 
 
-def fail(exc: AppError | VdxpAuthError, status: int) -> JSONResponse:
+def fail(exc: AppError | VdxpAuthError, status: int, **fields: Any) -> JSONResponse:
     code = exc.code
     return JSONResponse(
         {
             "status": "FAIL",
             "ErrorCode": code,
             "ErrorDesc": exc.message_vi,
+            **fields,
             "error": {"code": code, "message": exc.message_vi, "message_en": exc.message_en},
         },
         status_code=status,
+        headers=getattr(exc, "headers", None),
     )
 
 
 def authenticate(request: Request, db: Session, runtime: Runtime) -> tuple[VerifiedCall, Principal]:
     box = runtime.keys.secret_box()
-    found: dict[str, Principal] = {}
+    found: dict[str, accounts.SharedSecret] = {}
 
     def secret_for(system_id: str) -> str | None:
         match = accounts.shared_secret(db, system_id=system_id, unseal=box.decrypt)
         if match is None:
             return None
-        found[system_id] = match[1]
-        return match[0]
+        found[system_id] = match
+        return match.secret
 
-    call = verify(
-        request.headers,
-        secret_for=secret_for,
-        max_skew_seconds=runtime.settings.vdxp_max_skew_seconds,
-        zone=LOCAL_ZONE,
-    )
-    return call, found[call.system_id]
+    call = verify(request.headers, secret_for=secret_for, zone=LOCAL_ZONE)
+    credential = found[call.system_id]
+    if credential.max_skew_seconds is not None:
+        zone = ZoneInfo(credential.clock_zone) if credential.clock_zone else LOCAL_ZONE
+        check_timestamp(
+            call.signed, now=None, max_skew_seconds=credential.max_skew_seconds, zone=zone
+        )
+    return call, credential.principal
 
 
 def _agency(db: Session, principal: Principal) -> Agency:
@@ -77,14 +88,22 @@ def _agency(db: Session, principal: Principal) -> Agency:
     return agency
 
 
-async def _guarded(request: Request, db: Session, runtime: Runtime, handler: Any) -> Any:
+async def _guarded(
+    request: Request, db: Session, runtime: Runtime, handler: Any, **on_error: Any
+) -> Any:
+    """Authenticate, run, and answer errors in the SDK's shape. An error answer is still a
+    response, so the request's transaction would commit: roll it back first."""
     try:
         call, principal = authenticate(request, db, runtime)
         return await handler(call, principal)
     except VdxpAuthError as exc:
-        return fail(exc, 401)
+        db.rollback()
+        tell_refusal(request, 401, exc.code)
+        return fail(exc, 401, **on_error)
     except AppError as exc:
-        return fail(exc, exc.status_code)
+        db.rollback()
+        tell_refusal(request, exc.status_code, exc.code)
+        return fail(exc, exc.status_code, **on_error)
 
 
 @router.post("/sendEdoc")
@@ -93,35 +112,33 @@ async def send_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
         db.rollback()  # no lock held while the body uploads (see api.send_document)
         body = await spool(request.stream(), limit=runtime.settings.max_package_bytes + 2)
         try:
-            data_check = body.read()
-            # The SDK sends the file followed by CRLF and hashes the file alone.
-            payload = data_check[:-2] if data_check.endswith(b"\r\n") else data_check
-            if call.hash_file and not file_hash_matches(call.hash_file, payload):
+            # The SDK sends the file followed by CRLF and hashes the file alone. The body is
+            # read from the spool in chunks, never held whole in memory.
+            size = length(body)
+            if ends_with(body, b"\r\n"):
+                size -= 2
+            if call.hash_file and not file_hash_matches(call.hash_file, sha256_of(body, size)):
                 raise VdxpError(
                     "hash-file không khớp với nội dung gửi lên.",
                     "hash-file does not match the body.",
                     code="hash_mismatch",
                 )
             kind = call.params.get("messagetype", "edoc")
-            answer, _, received = await run_in_threadpool(
+            answer, _, _ = await run_in_threadpool(
                 intake.receive,
                 db,
                 runtime=runtime,
-                chunks=iter([payload]),
+                chunks=chunks(body, size),
                 agency_code=principal.grants[0].agency_code,
                 may_remote_sign=True,
+                expect=kind if kind in ("edoc", "status") else None,
             )
-            if received != kind and kind in ("edoc", "status"):
-                raise VdxpError(
-                    f"messagetype={kind} nhưng gói tin là {received}.",
-                    f"messagetype={kind} but the package is a {received}.",
-                    code="messagetype_mismatch",
-                )
             return ok(DocId=str(answer.get("id", "")), recipients=answer.get("recipients"))
         finally:
             body.close()
 
-    return await _guarded(request, db, runtime, handle)
+    # The SDK reads DocId first, error or not, and throws without it: always send it.
+    return await _guarded(request, db, runtime, handle, DocId="")
 
 
 def _received_edocs(db: Session, agency: Agency) -> list[tuple[Delivery, Document, Agency]]:

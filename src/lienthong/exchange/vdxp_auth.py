@@ -145,7 +145,7 @@ def verify(
     *,
     secret_for: Callable[[str], str | None],
     now: datetime | None = None,
-    max_skew_seconds: int | None = 300,
+    max_skew_seconds: int | None = None,
     zone: ZoneInfo = VN_ZONE,
 ) -> VerifiedCall:
     """Authenticate a call from its HTTP headers (names in any case) or raise `VdxpAuthError`.
@@ -182,7 +182,7 @@ def verify(
         if listed != sorted(name.lower() for name in signed):
             raise _error("header_mismatch", SIGN_HEADER_KEY)
     if max_skew_seconds is not None:
-        _check_timestamp(signed, now, max_skew_seconds, zone)
+        check_timestamp(signed, now=now, max_skew_seconds=max_skew_seconds, zone=zone)
 
     params: dict[str, str] = {}
     for name, value in signed.items():
@@ -198,9 +198,9 @@ def verify(
     )
 
 
-def file_hash_matches(hash_file: str, data: bytes) -> bool:
-    """Whether `hash-file` is the SHA-256 of `data`, in the SDK's unpadded or the usual hex."""
-    digest = hashlib.sha256(data).digest()
+def file_hash_matches(hash_file: str, digest: bytes) -> bool:
+    """Whether `hash-file` is the SHA-256 `digest` (of the file), in the SDK's unpadded or the
+    usual hex."""
     given = hash_file.strip().lower().encode("ascii", "replace")
     return any(
         hmac.compare_digest(given, form.encode("ascii"))
@@ -382,10 +382,12 @@ def _check_agreement(signed: dict[str, str], received: dict[str, list[str]]) -> 
                 raise _error("header_mismatch", header)
 
 
-def _check_timestamp(
-    signed: dict[str, str], now: datetime | None, max_skew_seconds: int, zone: ZoneInfo
+def check_timestamp(
+    signed: Mapping[str, str], *, now: datetime | None, max_skew_seconds: int, zone: ZoneInfo
 ) -> None:
-    stamp = _lookup(signed, "timestamp")
+    """For software that re-stamps every call: the signed timestamp, read in `zone`, must be
+    within `max_skew_seconds` of now."""
+    stamp = _lookup(dict(signed), "timestamp")
     if stamp is None:
         raise _error("malformed_sign_header", "timestamp")
     try:

@@ -66,3 +66,6 @@ class Outbound(Base):
     sent_at: Mapped[datetime | None]
     # The peer's signed answer, kept as proof of hand-over (re-verifiable: see transport).
     receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+BLOB_COLUMNS = (Outbound.blob_sha256,)  # the packages waiting for or handed to a peer

@@ -14,7 +14,7 @@ import random
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -159,14 +159,27 @@ def backoff(attempt: int, base_seconds: float) -> timedelta:
     return timedelta(seconds=min(seconds, 6 * 3600) * random.uniform(0.8, 1.2))  # noqa: S311
 
 
+def ensure_scheduled(session: Session, *, kind: str, run_after: datetime | None = None) -> Job:
+    """The pending job of a periodic kind, enqueued when there is none."""
+    pending = session.scalars(
+        select(Job).where(Job.kind == kind, Job.status == PENDING).order_by(Job.id).limit(1)
+    ).first()
+    return pending or enqueue(session, kind=kind, payload={}, run_after=run_after)
+
+
 @dataclass
 class Worker:
-    """Runs jobs from the table. One instance per process; `run_once` is the unit tests drive."""
+    """Runs jobs from the table. One instance per process; `run_once` is the unit tests drive.
+
+    `periodic` kinds (a checkpoint, the blob collector) keep one pending job each: ensured when
+    the worker starts, and the next one enqueued, `every` later, in the transaction of a run.
+    """
 
     factory: sessionmaker[Session]
     handlers: Mapping[str, Handler]
     backoff_seconds: float = 2.0
     worker_id: str = ""
+    periodic: Mapping[str, timedelta] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.worker_id:
@@ -188,6 +201,8 @@ class Worker:
                 done.status = DONE
                 done.finished_at = utcnow()
                 done.last_error = None
+                if kind in self.periodic:
+                    ensure_scheduled(session, kind=kind, run_after=utcnow() + self.periodic[kind])
         except Exception as exc:
             self._record_failure(job_id, attempt, exc)
         with self.factory() as session:
@@ -221,8 +236,10 @@ class Worker:
         try:
             with self.factory.begin() as session:
                 release_orphans(session, worker_id=self.worker_id)
+                for kind in self.periodic:
+                    ensure_scheduled(session, kind=kind)
         except Exception:
-            log.exception("could not release orphaned jobs")
+            log.exception("could not release orphaned jobs or schedule periodic ones")
         while not stop.is_set():
             try:
                 if self.run_once() is None:

@@ -213,3 +213,6 @@ class KpiCount(Base):
     day: Mapped[date] = mapped_column(Date)
     measure: Mapped[str] = mapped_column(String(32))
     value: Mapped[int]
+
+
+BLOB_COLUMNS = (DossierPaper.blob_sha256,)  # uploaded papers and results

@@ -118,14 +118,49 @@ def show(ctx: typer.Context, code: str) -> None:
 
 
 @app.command("credentials")
-def credentials(ctx: typer.Context, code: str) -> None:
+def credentials(
+    ctx: typer.Context,
+    code: str,
+    freshness: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds of clock skew allowed on the SDK's XroadVnpt-timestamp (only for "
+            "software that re-stamps every call; default: no freshness check)."
+        ),
+    ] = None,
+    clock_zone: Annotated[
+        str | None, typer.Option(help="The zone the software's clock writes (default Vietnam).")
+    ] = None,
+) -> None:
     """Issue credentials for an agency's software; prints {"system_id", "secret"} once."""
     from lienthong.runtime import build_runtime
 
     box = build_runtime(ctx.obj).keys.secret_box()
     with command_unit(ctx) as session:
         system_id, secret = accounts.issue_credential(session, agency_code=code, seal=box.encrypt)
+        if freshness is not None or clock_zone is not None:
+            accounts.set_freshness(
+                session, system_id=system_id, max_skew_seconds=freshness, clock_zone=clock_zone
+            )
     print(json.dumps({"system_id": system_id, "secret": secret}))
+
+
+@app.command("freshness")
+def freshness(
+    ctx: typer.Context,
+    system_id: str,
+    seconds: Annotated[str, typer.Argument(help="Allowed skew in seconds, or 'off'.")],
+    clock_zone: Annotated[
+        str | None, typer.Option(help="The zone the software's clock writes (default Vietnam).")
+    ] = None,
+) -> None:
+    """Ask software that re-stamps every call for a fresh SDK timestamp (or stop asking)."""
+    skew = None if seconds.strip().lower() == "off" else int(seconds)
+    with command_unit(ctx) as session:
+        accounts.set_freshness(
+            session, system_id=system_id, max_skew_seconds=skew, clock_zone=clock_zone
+        )
+    console.print(f"{system_id}: freshness {'off' if skew is None else f'{skew} s'}")
 
 
 @app.command("merge")

@@ -396,6 +396,8 @@ def stream_package(
             writer.abort()
         if raw is not None:
             raw.abort()
+        if blobs is not None:
+            blobs.discard(finished)  # attachments already complete when the refusal came
         raise
     for canonicalizer in canonicalizers:
         canonicalizer.close()

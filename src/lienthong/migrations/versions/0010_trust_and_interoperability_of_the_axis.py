@@ -1,0 +1,45 @@
+"""trust and interoperability of the axis
+
+Revision ID: 0010
+Revises: 0005
+Create Date: 2026-12-02 20:04:03.630384
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "blob_gc_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("files", sa.Integer(), nullable=False),
+        sa.Column("bytes", sa.Integer(), nullable=False),
+        sa.Column("deleted", sa.Integer(), nullable=False),
+        sa.Column("deleted_bytes", sa.Integer(), nullable=False),
+        sa.Column("recent", sa.Integer(), nullable=False),
+        sa.Column("temporary", sa.Integer(), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_blob_gc_run")),
+    )
+    with op.batch_alter_table("system_credential", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("vdxp_max_skew_seconds", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("vdxp_clock_zone", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("system_credential", schema=None) as batch_op:
+        batch_op.drop_column("vdxp_clock_zone")
+        batch_op.drop_column("vdxp_max_skew_seconds")
+
+    op.drop_table("blob_gc_run")
