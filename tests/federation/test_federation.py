@@ -17,9 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lienthong.exchange import compose, statuses
-from lienthong.exchange.edxml.model import DocumentPackage
+from lienthong.exchange.edxml.model import DocumentPackage, ResponseFor, StatusPackage
+from lienthong.exchange.edxml.signature import sign
+from lienthong.exchange.edxml.writer import to_bytes, write_status
 from lienthong.exchange.intake import read_package
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document
+from lienthong.exchange.routing import organization
 from lienthong.federation import directory, peers
 from lienthong.federation.httpsig import content_digest, sign_request
 from lienthong.federation.models import Outbound, Peer
@@ -411,6 +414,36 @@ def test_signature_wrapping_variants_are_refused_between_nodes(federation: Feder
         assert response.status_code == 422, (name, response.text)
         assert response.json()["error"]["code"] == code, name
     assert _copies(vn, answer["document_id"]) == 0
+
+
+def test_a_status_signed_by_a_node_in_its_agencys_name_is_refused(federation: Federation) -> None:
+    """The axis answers 03 for Văn phòng Chính phủ signed with its own node certificate instead
+    of the agency's: Quảng Ninh refuses it; statuses are signed as what they say they are."""
+    qn, vn = federation.nodes["H49"], federation.nodes["VN"]
+    answer = qn.send(SNV, [VPCP], subject="Chờ trạng thái 03")
+    federation.settle()
+    _, deliveries = _document(qn, SNV, answer["document_id"])
+    assert [_statuses(qn, d.id) for d in deliveries] == [["01"]]
+    with vn.session() as session:
+        vpcp = registry.get_agency(session, code=VPCP)
+        status = StatusPackage(
+            from_=organization(vpcp),
+            response_for=ResponseFor(organ_id=SNV, document_id=answer["document_id"]),
+            status_code="03",
+        )
+    node_identity = vn.runtime.keys.transport_identity()
+    assert node_identity is not None
+    body = to_bytes(sign(lambda sig: write_status(status, signature=sig), node_identity))
+    response = _raw_post(vn, qn, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "certificate_not_for_sender"
+    assert [_statuses(qn, d.id) for d in deliveries] == [["01"]]
+    # The 01 that came back was signed by the agency itself.
+    with qn.session() as session:
+        arrived = session.scalars(
+            select(DeliveryStatus).where(DeliveryStatus.delivery_id == deliveries[0].id)
+        ).one()
+        assert arrived.signature == "verified"
 
 
 def test_the_directory_merge_at_the_axis_reaches_provinces_and_routing_follows(

@@ -443,6 +443,7 @@ def receive(
                 result=result,
                 agency_code=agency_code,
                 may_remote_sign=may_remote_sign,
+                blobs=blobs,
             )
         else:
             answer, repeated = receive_document(

@@ -108,7 +108,12 @@ class DeliveryStatus(Base):
     description: Mapped[str | None] = mapped_column(Text)
     by_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     staff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    package_sha256: Mapped[str | None] = mapped_column(String(64))
+    package_sha256: Mapped[str | None] = mapped_column(String(64))  # the package kept and served
+    # The bytes as they arrived, when the node signed them (remote signing): a repeat of the
+    # same package is recognised by these.
+    received_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # verified (signed by the From agency), remote (signed here with its key), unsigned
+    signature: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(index=True)
     acked: Mapped[str | None] = mapped_column(String(12))  # by the sender's software
 
@@ -147,4 +152,5 @@ BLOB_COLUMNS = (
     Document.stored_sha256,
     DocumentAttachment.blob_sha256,
     DeliveryStatus.package_sha256,
+    DeliveryStatus.received_sha256,  # what software sent before the node signed it
 )

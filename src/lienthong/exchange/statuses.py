@@ -19,6 +19,7 @@ from lienthong.exchange.edxml.writer import write_status
 from lienthong.exchange.intake import check_sender, signature_state
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document
 from lienthong.exchange.routing import organization
+from lienthong.kernel.blobs import BlobStore
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
 from lienthong.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from lienthong.kernel.pki import SigningIdentity
@@ -78,23 +79,36 @@ def label(code: str | None, lang: str = "vi") -> str:
 
 
 def _store_status_package(
-    runtime: Runtime, package: StatusPackage, identity: SigningIdentity | None
+    blobs: BlobStore, package: StatusPackage, identity: SigningIdentity | None
 ) -> str:
-    writer = runtime.blobs.writer()
+    writer = blobs.writer()
     chunks = (
         sign(lambda sig: write_status(package, signature=sig), identity)
         if identity is not None
         else write_status(package)
     )
-    for chunk in chunks:
-        writer.write(chunk)
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
     return writer.finish().sha256
 
 
-def node_signer(runtime: Runtime) -> SigningIdentity:
-    """The node signs the statuses it records itself: with its federation certificate once it
-    has one (other nodes check it), else with its own CA key."""
-    return runtime.keys.transport_identity() or runtime.keys.node_identity()
+def signer_for(runtime: Runtime, agency: Agency, *, required: bool) -> SigningIdentity | None:
+    """A status is signed as what it says it is: with the From agency's own key, held here for
+    remote signing. Without one, it is refused when signatures are required (the caller's
+    `required`), else written unsigned and marked so."""
+    identity = runtime.keys.identity(agency.code)
+    if identity is None and required:
+        raise Invalid(
+            f"{agency.code} chưa có khóa ký số từ xa tại nút này: trạng thái không ký được.",
+            f"{agency.code} has no remote-signing key on this node: the status cannot be signed.",
+            code="remote_signing_unavailable",
+            details={"agency": agency.code},
+        )
+    return identity
 
 
 def status_package(
@@ -143,7 +157,10 @@ def deliver(session: Session, *, runtime: Runtime, delivery_id: int) -> None:
         description="Đã đến - hệ thống của cơ quan nhận đã nhận, văn thư chưa xử lý",
         staff=None,
     )
-    sha = _store_status_package(runtime, package, node_signer(runtime))
+    # The node writes the 01 for the recipient: signed with the recipient's key when the node
+    # holds it; a recipient without one gets an unsigned 01, marked (delivery cannot wait).
+    identity = signer_for(runtime, recipient, required=False)
+    sha = _store_status_package(runtime.blobs, package, identity)
     record_and_pass_on(
         session,
         runtime,
@@ -155,6 +172,7 @@ def deliver(session: Session, *, runtime: Runtime, delivery_id: int) -> None:
         staff=None,
         sha=sha,
         at=now,
+        signature="remote" if identity is not None else "unsigned",
     )
     log.append(
         session,
@@ -179,6 +197,8 @@ def record_and_pass_on(
     sha: str,
     at: datetime | None = None,
     trace: list[dict[str, str]] | None = None,
+    signature: str | None = None,
+    received_sha: str | None = None,
 ) -> DeliveryStatus:
     """Record a status, and queue it for the other party's node when that party is served
     elsewhere (federation): a recipient's status goes to the sender's node, a sender's (recall)
@@ -192,6 +212,8 @@ def record_and_pass_on(
         staff=staff,
         package_sha=sha,
         at=at,
+        signature=signature,
+        received_sha=received_sha,
     )
     if delivery.route == "federation" or document.origin_node not in (
         None,
@@ -223,6 +245,8 @@ def record(
     staff: StaffInfo | None,
     package_sha: str | None,
     at: datetime | None = None,
+    signature: str | None = None,
+    received_sha: str | None = None,
 ) -> DeliveryStatus:
     at = at or utcnow()
     row = DeliveryStatus(
@@ -232,6 +256,8 @@ def record(
         by_agency_id=by.id,
         staff=dataclasses.asdict(staff) if staff else None,
         package_sha256=package_sha,
+        received_sha256=received_sha,
+        signature=signature,
         at=at,
     )
     session.add(row)
@@ -347,17 +373,23 @@ def receive_status_package(
     agency_code: str,
     may_remote_sign: bool,
     peer_trace: list[dict[str, str]] | None = None,
+    blobs: BlobStore | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """A status package from an agency's software, or (with `peer_trace`) handed over by a
-    peer node: then the From agency must be served elsewhere, the package must carry its own
-    signature (the agency's, or its node's), and 01 marks a forwarded delivery delivered."""
+    peer node: then the From agency must be served elsewhere, the package must carry that
+    agency's own signature, and 01 marks a forwarded delivery delivered."""
     package = result.package
     assert isinstance(package, StatusPackage)
     from_peer = peer_trace is not None
     if not from_peer:
         check_sender(result, agency_code)
     repeated = session.scalars(
-        select(DeliveryStatus).where(DeliveryStatus.package_sha256 == result.stream.sha256)
+        select(DeliveryStatus).where(
+            or_(
+                DeliveryStatus.package_sha256 == result.stream.sha256,
+                DeliveryStatus.received_sha256 == result.stream.sha256,
+            )
+        )
     ).first()
     if repeated is not None:
         return {
@@ -367,9 +399,16 @@ def receive_status_package(
         }, True
     from_agency = registry.get_agency(session, code=agency_code)
     if from_peer:
-        _check_peer_status(runtime, result, from_agency)
+        signature = _check_peer_status(runtime, result, from_agency)
     else:
-        signature_state(runtime, result, may_remote_sign=may_remote_sign)
+        signature, _ = signature_state(runtime, result, may_remote_sign=may_remote_sign)
+    kept_sha, received_sha = result.stream.sha256, None
+    if signature == "remote":
+        # Sent unsigned by software whose agency signs remotely: kept and served signed.
+        kept_sha = _store_status_package(
+            blobs or runtime.blobs, package, signer_for(runtime, from_agency, required=True)
+        )
+        received_sha = result.stream.sha256
     deliveries, as_sender, document = find_deliveries(
         session,
         document_id=package.response_for.document_id or "",
@@ -407,8 +446,10 @@ def receive_status_package(
             description=package.description,
             by=from_agency,
             staff=package.staff,
-            sha=result.stream.sha256,  # the package as received, kept as a blob by that name
+            sha=kept_sha,  # the package as received (kept as a blob by that name), or signed here
             trace=peer_trace,
+            signature=signature,
+            received_sha=received_sha,
         )
     log.append(
         session,
@@ -416,7 +457,7 @@ def receive_status_package(
         kind="status",
         sender_code=agency_code,
         document_id=document.document_id,
-        package_sha256=result.stream.sha256,
+        package_sha256=kept_sha,
     )
     return {
         "status_code": package.status_code,
@@ -426,7 +467,7 @@ def receive_status_package(
     }, False
 
 
-def _check_peer_status(runtime: Runtime, result: ReadResult, from_agency: Agency) -> None:
+def _check_peer_status(runtime: Runtime, result: ReadResult, from_agency: Agency) -> str:
     if from_agency.serving_node == runtime.settings.node_code:
         raise Forbidden(
             f"{from_agency.code} do chính nút này phục vụ: nút khác không gửi trạng thái thay được.",
@@ -441,16 +482,17 @@ def _check_peer_status(runtime: Runtime, result: ReadResult, from_agency: Agency
                 "A status package handed over by another node must be signed.",
                 code="signature_required",
             )
-        return
+        return "unsigned"
+    # Signed as what it says it is: by the From agency's own certificate, not its node's.
     verify(
         package.signature,
         result.stream,
         sender_code=from_agency.code,
         keys=runtime.keys,
         allow_sha1=runtime.settings.allow_sha1,
-        also=(from_agency.serving_node,),
         served_by=from_agency.serving_node,
     )
+    return "verified"
 
 
 def post_status(
@@ -493,13 +535,13 @@ def post_status(
     for delivery in deliveries:
         check_transition(delivery, code=code, as_sender=as_sender)
     rows = []
-    identity = runtime.keys.identity(actor.code) or node_signer(runtime)
+    identity = signer_for(runtime, actor, required=runtime.settings.signature_required)
     for delivery in deliveries:
         about = session.get_one(Agency, delivery.recipient_id) if as_sender else None
         package = status_package(
             document, sender, actor, code=code, description=description, staff=staff, about=about
         )
-        sha = _store_status_package(runtime, package, identity)
+        sha = _store_status_package(runtime.blobs, package, identity)
         rows.append(
             record_and_pass_on(
                 session,
@@ -511,6 +553,7 @@ def post_status(
                 by=actor,
                 staff=staff,
                 sha=sha,
+                signature="remote" if identity is not None else "unsigned",
             )
         )
         log.append(

@@ -18,6 +18,7 @@ from lienthong.exchange.edxml.signature import verify
 from lienthong.exchange.models import Delivery, Document
 from lienthong.federation import directory
 from lienthong.federation.models import Peer
+from lienthong.kernel.blobs import TrackedBlobs
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import Conflict, Forbidden
 from lienthong.registry import service as registry
@@ -36,8 +37,37 @@ def accept(
     trace: list[dict[str, str]],
     digest: bytes | None,
 ) -> tuple[dict[str, Any], bool]:
-    """Take one package from a peer. Returns the receipt body and whether it was a repeat."""
-    result = intake.read_package(runtime, chunks)
+    """Take one package from a peer. Returns the receipt body and whether it was a repeat.
+    A refused package leaves none of the blobs it wrote."""
+    blobs = TrackedBlobs(runtime.blobs)
+    try:
+        return _accept(
+            session,
+            runtime=runtime,
+            blobs=blobs,
+            peer_code=peer_code,
+            chunks=chunks,
+            recipients=recipients,
+            trace=trace,
+            digest=digest,
+        )
+    except BaseException:
+        blobs.discard()
+        raise
+
+
+def _accept(
+    session: Session,
+    *,
+    runtime: Runtime,
+    blobs: TrackedBlobs,
+    peer_code: str,
+    chunks: Iterable[bytes],
+    recipients: list[str],
+    trace: list[dict[str, str]],
+    digest: bytes | None,
+) -> tuple[dict[str, Any], bool]:
+    result = intake.read_package(runtime, chunks, blobs=blobs)
     if digest is not None and bytes.fromhex(result.stream.sha256) != digest:
         raise refuse(
             "digest_mismatch",

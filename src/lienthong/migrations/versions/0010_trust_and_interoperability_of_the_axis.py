@@ -2,7 +2,7 @@
 
 Revision ID: 0010
 Revises: 0005
-Create Date: 2026-12-02 20:04:03.630384
+Create Date: 2026-12-02 20:07:13.128505
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_blob_gc_run")),
     )
+    with op.batch_alter_table("delivery_status", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_sha256", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("signature", sa.String(length=16), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_delivery_status_received_sha256"), ["received_sha256"], unique=False
+        )
+
     with op.batch_alter_table("system_credential", schema=None) as batch_op:
         batch_op.add_column(sa.Column("vdxp_max_skew_seconds", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("vdxp_clock_zone", sa.String(length=64), nullable=True))
@@ -41,5 +48,10 @@ def downgrade() -> None:
     with op.batch_alter_table("system_credential", schema=None) as batch_op:
         batch_op.drop_column("vdxp_clock_zone")
         batch_op.drop_column("vdxp_max_skew_seconds")
+
+    with op.batch_alter_table("delivery_status", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_delivery_status_received_sha256"))
+        batch_op.drop_column("signature")
+        batch_op.drop_column("received_sha256")
 
     op.drop_table("blob_gc_run")
