@@ -153,7 +153,7 @@ def test_expired_untrusted_and_revoked_certificates(
 
     identity = keys.identity(SENDER)
     assert identity is not None
-    keys.revoke(identity.chain[0].serial_number)
+    keys.revoke(identity.chain[0], identity.chain[1])
     with pytest.raises(AppError) as caught:
         check(signed_bytes(package(blobs), blobs, identity), keys)
     assert caught.value.code == "certificate_revoked"

@@ -19,8 +19,8 @@ from lienthong.exchange.edxml.signature import sign, verify
 from lienthong.exchange.edxml.writer import to_bytes, write_status
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document
 from lienthong.exchange.routing import organization
+from lienthong.kernel.certpath import agency_code_of
 from lienthong.kernel.errors import AppError
-from lienthong.kernel.pki import agency_code_of
 from lienthong.registry import service as registry
 from lienthong.runtime import Runtime
 

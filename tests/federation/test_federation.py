@@ -528,7 +528,7 @@ def test_a_refused_package_is_a_dead_letter_that_can_be_requeued(federation: Fed
     identity = qn.runtime.keys.identity(HONG_GAI)
     assert identity is not None
     assert isinstance(vn.runtime.keys, FileKeyStore)
-    vn.runtime.keys.revoke(identity.chain[0].serial_number)
+    vn.runtime.keys.revoke(identity.chain[0], identity.chain[1])
     try:
         federation.settle()
         with qn.session() as session:
@@ -544,7 +544,7 @@ def test_a_refused_package_is_a_dead_letter_that_can_be_requeued(federation: Fed
             row_id = row.id
     finally:
         (vn.runtime.keys.root / "revoked.txt").unlink()
-        vn.runtime.keys._revoked = None
+        vn.runtime.keys.reload_revocation()
     with qn.factory.begin() as session:
         from lienthong.federation import outbox
 

@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lienthong.federation.models import Outbound, Peer
+from lienthong.kernel.certpath import CertificateProblem, check_chain
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import Conflict, Invalid, NotFound
-from lienthong.kernel.pki import CertificateProblem, KeyStore, check_chain
+from lienthong.kernel.pki import KeyStore
 
 NODE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9.]{0,34}$")
 
@@ -51,7 +52,7 @@ def verify_node_chain(keys: KeyStore, code: str, chain: list[x509.Certificate]) 
     return check_chain(
         chain,
         anchors=keys.trust_anchors(),
-        revoked=keys.revoked_serials(),
+        revocation=keys.revocation(),
         sender_code=code,
         served_by=code,
     )
@@ -166,7 +167,7 @@ def trusted_peer_certificate(
         check_chain(
             chain,
             anchors=keys.trust_anchors(),
-            revoked=keys.revoked_serials(),
+            revocation=keys.revocation(),
             sender_code=code,
             served_by=code,
         )

@@ -6,7 +6,7 @@ Keys are loaded once and cached by the key store: a PEM is never parsed per pack
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,15 +18,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from lienthong.kernel.certpath import (
+    NODE_URN,
+    Revocation,
+)
 from lienthong.kernel.clock import utcnow
-from lienthong.kernel.errors import AppError
 
 PrivateKey = rsa.RSAPrivateKey
-
-
-class CertificateProblem(AppError):
-    status_code = 422
-    code = "untrusted_certificate"
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class KeyStore(Protocol):
     def node_identity(self) -> SigningIdentity: ...
     def transport_identity(self) -> SigningIdentity | None: ...
     def trust_anchors(self) -> Sequence[x509.Certificate]: ...
-    def revoked_serials(self) -> frozenset[int]: ...
+    def revocation(self) -> Revocation: ...
     def secret_box(self) -> Fernet: ...
 
 
@@ -138,125 +136,6 @@ def issue(
     return key, cert
 
 
-def agency_code_of(cert: x509.Certificate) -> str | None:
-    values = cert.subject.get_attributes_for_oid(NameOID.USER_ID)
-    return str(values[0].value) if values else None
-
-
-def check_chain(
-    chain: Sequence[x509.Certificate],
-    *,
-    anchors: Sequence[x509.Certificate],
-    revoked: frozenset[int],
-    sender_code: str,
-    at: datetime | None = None,
-    also: Collection[str] = (),
-    served_by: str | None = None,
-) -> x509.Certificate:
-    """The leaf, once it is shown to chain to an anchor, be valid at `at`, not be revoked, and
-    belong to the sending agency (or to one of `also`: the node that serves it, which signs the
-    statuses it records for the agency). A node's CA (marked with the node's URN) vouches only
-    for what that node serves: with `served_by`, a leaf issued under another node's CA is
-    refused, so one node cannot mint certificates for another node's agencies."""
-    if not chain:
-        raise CertificateProblem(
-            "Gói tin không kèm chứng thư số.",
-            "The signature carries no certificate.",
-            code="missing_certificate",
-        )
-    at = at or utcnow()
-    leaf = chain[0]
-    for cert in chain:
-        if not (cert.not_valid_before_utc <= at <= cert.not_valid_after_utc):
-            raise CertificateProblem(
-                f"Chứng thư số '{cert.subject.rfc4514_string()}' đã hết hạn hoặc chưa có hiệu lực.",
-                f"Certificate '{cert.subject.rfc4514_string()}' is expired or not yet valid.",
-                code="certificate_expired",
-                details={
-                    "not_before": cert.not_valid_before_utc.isoformat(),
-                    "not_after": cert.not_valid_after_utc.isoformat(),
-                },
-            )
-        if cert.serial_number in revoked:
-            raise CertificateProblem(
-                "Chứng thư số đã bị thu hồi.",
-                "The certificate has been revoked.",
-                code="certificate_revoked",
-                details={"serial": format(cert.serial_number, "x")},
-            )
-    current = leaf
-    pool = list(chain[1:])
-    path: list[x509.Certificate] = []
-    for _ in range(len(chain) + 1):
-        anchor = next(
-            (a for a in anchors if a.subject == current.issuer and _issued_by(current, a)), None
-        )
-        if anchor is not None:
-            path.append(anchor)
-            break
-        parent = next(
-            (c for c in pool if c.subject == current.issuer and _issued_by(current, c)), None
-        )
-        if parent is None:
-            raise CertificateProblem(
-                "Chứng thư số không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy.",
-                "The certificate does not chain to a trusted certification authority.",
-                code="untrusted_certificate",
-                details={"issuer": current.issuer.rfc4514_string()},
-            )
-        if not _is_ca(parent):
-            raise CertificateProblem(
-                "Chứng thư số được cấp bởi một chứng thư không phải của tổ chức chứng thực.",
-                "The certificate was issued by a certificate that is not a CA.",
-                code="untrusted_certificate",
-                details={"issuer": parent.subject.rfc4514_string()},
-            )
-        pool.remove(parent)
-        path.append(parent)
-        current = parent
-    else:  # pragma: no cover - the loop always breaks or raises
-        raise CertificateProblem("Chuỗi chứng thư quá dài.", "Certificate chain too long.")
-    issuing_node = next((n for n in map(node_of_ca, path) if n), None)
-    if served_by is not None and issuing_node is not None and issuing_node != served_by:
-        raise CertificateProblem(
-            f"Chứng thư số do CA của nút {issuing_node} cấp, nhưng {sender_code} do nút {served_by} phục vụ.",
-            f"The certificate was issued by node {issuing_node}'s CA, but {sender_code} is served by node {served_by}.",
-            code="certificate_not_for_sender",
-            details={"issuing_node": issuing_node, "served_by": served_by},
-        )
-    owner = agency_code_of(leaf)
-    if owner != sender_code and owner not in also:
-        raise CertificateProblem(
-            f"Chứng thư số cấp cho '{owner or leaf.subject.rfc4514_string()}', không phải cho cơ quan gửi {sender_code}.",
-            f"The certificate belongs to '{owner or leaf.subject.rfc4514_string()}', not to the sender {sender_code}.",
-            code="certificate_not_for_sender",
-            details={"certificate_owner": owner, "sender": sender_code},
-        )
-    return leaf
-
-
-NODE_URN = "urn:lienthong:node:"
-
-
-def node_of_ca(cert: x509.Certificate) -> str | None:
-    """The node a node CA belongs to (its SubjectAltName URN), None for any other CA."""
-    try:
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return None
-    for uri in names.get_values_for_type(x509.UniformResourceIdentifier):
-        if uri.startswith(NODE_URN):
-            return uri[len(NODE_URN) :]
-    return None
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
 def issue_intermediate(
     root_key: PrivateKey,
     root_cert: x509.Certificate,
@@ -285,14 +164,6 @@ def issue_intermediate(
         )
         .sign(root_key, hashes.SHA256())
     )
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-        return True
-    except (ValueError, TypeError, Exception):
-        return False
 
 
 def verify_rsa(
@@ -329,7 +200,7 @@ class FileKeyStore:
         self._lock = threading.Lock()
         self._identities: dict[str, SigningIdentity | None] = {}
         self._anchors: list[x509.Certificate] | None = None
-        self._revoked: frozenset[int] | None = None
+        self._revocation: Revocation | None = None
         self._node: SigningIdentity | None = None
         self._box: Fernet | None = None
 
@@ -457,24 +328,33 @@ class FileKeyStore:
             self._anchors = anchors
         return self._anchors
 
-    def revoked_serials(self) -> frozenset[int]:
-        """Serials from the CRLs in crls/ (PEM or DER, as the CA publishes them) and revoked.txt."""
-        if self._revoked is None:
-            serials: set[int] = set()
+    def revocation(self) -> Revocation:
+        """The CRLs in crls/ (PEM or DER, as CAs publish them) and revoked.txt (one revoked
+        certificate a line: its serial in hex and its issuer's sha-256 fingerprint; a bare
+        serial, the older form, applies whatever the issuer). Loaded once."""
+        if self._revocation is None:
+            revoked: set[tuple[str | None, int]] = set()
             path = self.root / "revoked.txt"
             if path.exists():
-                serials.update(int(line, 16) for line in path.read_text().split() if line.strip())
+                for line in path.read_text().splitlines():
+                    parts = line.split()
+                    if parts:
+                        revoked.add((parts[1] if len(parts) > 1 else None, int(parts[0], 16)))
+            crls = []
             folder = self.root / "crls"
             for crl_path in sorted(folder.glob("*")) if folder.exists() else []:
                 data = crl_path.read_bytes()
-                crl = (
+                crls.append(
                     x509.load_pem_x509_crl(data)
                     if data.lstrip().startswith(b"-----")
                     else x509.load_der_x509_crl(data)
                 )
-                serials.update(entry.serial_number for entry in crl)
-            self._revoked = frozenset(serials)
-        return self._revoked
+            self._revocation = Revocation(tuple(crls), frozenset(revoked))
+        return self._revocation
+
+    def reload_revocation(self) -> None:
+        """Read crls/ and revoked.txt again (after the operator changed them)."""
+        self._revocation = None
 
     def secret_box(self) -> Fernet:
         """Seals shared secrets the node must read back (the national axis' HMAC scheme needs the
@@ -488,11 +368,12 @@ class FileKeyStore:
             self._box = Fernet(path.read_bytes())
         return self._box
 
-    def revoke(self, serial: int) -> None:
+    def revoke(self, cert: x509.Certificate, issuer: x509.Certificate) -> None:
+        """Revoke one certificate by hand (say which issuer's: serials are unique per CA)."""
         path = self.root / "revoked.txt"
         with path.open("a") as handle:
-            handle.write(f"{serial:x}\n")
-        self._revoked = None
+            handle.write(f"{cert.serial_number:x} {issuer.fingerprint(hashes.SHA256()).hex()}\n")
+        self._revocation = None
 
 
 def _key_pem(key: PrivateKey) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -22,7 +22,8 @@ from lienthong.exchange.edxml.errors import refuse
 from lienthong.exchange.edxml.model import SignatureInfo
 from lienthong.exchange.edxml.stream import Limits, StreamResult, stream_package
 from lienthong.kernel.c14n import StreamCanonicalizer
-from lienthong.kernel.pki import KeyStore, SigningIdentity, check_chain, verify_rsa
+from lienthong.kernel.certpath import check_chain
+from lienthong.kernel.pki import KeyStore, SigningIdentity, verify_rsa
 
 C14N_EXC = "http://www.w3.org/2001/10/xml-exc-c14n#"
 C14N_EXC_SAMPLES = "http://www.w3.org/TR/xml-exc-c14n#"  # the URI the national samples write
@@ -131,7 +132,6 @@ def verify(
     sender_code: str,
     keys: KeyStore,
     allow_sha1: bool,
-    also: Collection[str] = (),
     served_by: str | None = None,
 ) -> x509.Certificate:
     """The signer's certificate, once the digest, the signature value and the certificate chain
@@ -191,9 +191,8 @@ def verify(
     leaf = check_chain(
         chain,
         anchors=keys.trust_anchors(),
-        revoked=keys.revoked_serials(),
+        revocation=keys.revocation(),
         sender_code=sender_code,
-        also=also,
         served_by=served_by,
     )
     signed_info = _canonical_from_events(stream, exclusive=info.canonicalization in _EXCLUSIVE)
