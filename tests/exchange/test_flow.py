@@ -280,12 +280,17 @@ def test_other_agencies_see_nothing(
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "unknown_document"
     assert client.get("/api/v1/documents/inbox", headers=stranger.headers).json()["total"] == 0
-    assert (
-        client.post(
-            f"/api/v1/documents/{doc}/status", json={"code": "03"}, headers=stranger.headers
-        ).status_code
-        == 403
+    # Answering a status on another agency's document is told apart from nothing: 404 both.
+    foreign = client.post(
+        f"/api/v1/documents/{doc}/status", json={"code": "03"}, headers=stranger.headers
     )
+    missing = client.post(
+        "/api/v1/documents/999999/status", json={"code": "03"}, headers=stranger.headers
+    )
+    assert (foreign.status_code, foreign.json()["error"]["code"]) == (404, "unknown_document")
+    assert foreign.json()["error"] == missing.json()["error"] | {
+        "message": foreign.json()["error"]["message"]
+    }
 
 
 def test_attachments_never_serve_active_content_inline(

@@ -168,11 +168,15 @@ def choose_agency(
 ) -> Acting:
     """The agency the caller acts for: the one asked for (`?agency=`), which must be among the
     caller's grants in one of `roles`, or else the first such grant."""
-    allowed = {r.value for r in roles} | ({SOFTWARE} if software else set())
-    grants = sorted(
-        ((g.agency_code, g.role) for g in principal.grants if g.role in allowed),
-        key=lambda g: g[0],
-    )
+    # One grant per agency: the one whose role comes first in `roles` (a clerk who is also
+    # a leader acts as the clerk where the endpoint names the clerk first).
+    rank = {r.value: i for i, r in enumerate(roles)} | {SOFTWARE: len(roles)}
+    best: dict[str, str] = {}
+    for g in principal.grants:
+        usable = g.role in rank and (software or g.role != SOFTWARE)
+        if usable and (g.agency_code not in best or rank[g.role] < rank[best[g.agency_code]]):
+            best[g.agency_code] = g.role
+    grants = sorted(best.items())
     if requested:
         wanted = requested.strip().upper()
         match = next((g for g in grants if g[0] == wanted), None)

@@ -52,6 +52,11 @@ class Principal:
     def agency_codes(self) -> list[str]:
         return sorted({g.agency_code for g in self.grants})
 
+    def agencies_in(self, *roles: str) -> list[str]:
+        """The agencies where this caller holds one of `roles` (software: "system")."""
+        wanted = {str(r) for r in roles}
+        return sorted({g.agency_code for g in self.grants if g.role in wanted})
+
 
 class BadCredentials(AppError):
     status_code = 401

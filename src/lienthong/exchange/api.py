@@ -6,19 +6,19 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from lienthong.accounts.deps import CurrentPrincipal
+from lienthong.accounts.deps import Acting, CurrentPrincipal, acting_for, role_refused
+from lienthong.accounts.models import SOFTWARE, Role
 from lienthong.accounts.service import Principal
 from lienthong.exchange import intake, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.edxml.model import StaffInfo
 from lienthong.exchange.models import Delivery, Document
 from lienthong.exchange.spool import chunks, spool
-from lienthong.kernel.errors import Forbidden
 from lienthong.registry import service as registry
 from lienthong.registry.models import Agency
 from lienthong.web.deps import DB, NodeRuntime
@@ -30,24 +30,27 @@ PageSize = Annotated[int, Query(ge=1, le=200)]
 AgencyParam = Annotated[str | None, Query(alias="agency", max_length=64)]
 
 
-def acting_agency(principal: Principal, requested: str | None = None) -> str:
-    """The agency a caller acts for: software for its own; a person for the agency asked for
-    (among their grants) or their first one."""
-    codes = principal.agency_codes
-    if requested:
-        if requested.strip().upper() not in codes:
-            raise Forbidden(
-                f"Không có quyền thay mặt {requested}.",
-                f"You may not act for {requested}.",
-                code="forbidden",
-                details={"agency": requested, "yours": codes},
-            )
-        return requested.strip().upper()
+# Who does what on the document axis: clerks (văn thư) and the agency's own software send,
+# receive and answer statuses; leaders read and assign (04); other roles (one-stop officers,
+# administrators) have no part in official correspondence.
+READERS = (Role.CLERK, Role.LEADER)
+Reader = Annotated[Acting, Depends(acting_for(Role.CLERK, Role.LEADER, software=True))]
+Clerk = Annotated[Acting, Depends(acting_for(Role.CLERK, software=True))]
+StatusAuthor = Annotated[Acting, Depends(acting_for(Role.CLERK, Role.LEADER, software=True))]
+
+
+def readable_agencies(principal: Principal) -> list[str]:
+    """The agencies whose documents this caller may read; none at all is a 403."""
+    codes = principal.agencies_in(*READERS, SOFTWARE)
     if not codes:
-        raise Forbidden(
-            "Tài khoản chưa được gán cơ quan.", "The account has no agency.", code="forbidden"
-        )
-    return codes[0]
+        raise role_refused(READERS, True, None)
+    return codes
+
+
+def check_status_role(acting: Acting, code: str) -> None:
+    """Leaders assign (04); every other status is the clerk's or the software's."""
+    if acting.role == Role.LEADER and code != sc.ASSIGNED:
+        raise role_refused((Role.CLERK,), True, acting.agency_code)
 
 
 def document_json(document: Document, sender: Agency, **extra: Any) -> dict[str, Any]:
@@ -95,14 +98,10 @@ def delivery_json(delivery: Delivery, recipient: Agency | None = None) -> dict[s
 
 @router.post("/documents", status_code=202)
 async def send_document(
-    request: Request,
-    db: DB,
-    runtime: NodeRuntime,
-    principal: CurrentPrincipal,
-    agency: AgencyParam = None,
+    request: Request, db: DB, runtime: NodeRuntime, acting: Clerk
 ) -> JSONResponse:
     """Body: an edXML document (or status) package."""
-    code = acting_agency(principal, agency)
+    code, principal = acting.agency_code, acting.principal
     # Authentication read the database: end that transaction before waiting for the body, so
     # that on SQLite no write lock is held while a large package uploads.
     db.rollback()
@@ -136,8 +135,7 @@ async def validate_package(request: Request, runtime: NodeRuntime) -> dict[str, 
 @router.get("/documents/inbox")
 def list_inbox(
     db: DB,
-    principal: CurrentPrincipal,
-    agency: AgencyParam = None,
+    acting: Reader,
     status: Annotated[str | None, Query(max_length=2)] = None,
     priority: Annotated[int | None, Query(ge=0, le=4)] = None,
     sender: Annotated[str | None, Query(max_length=64)] = None,
@@ -147,7 +145,7 @@ def list_inbox(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> dict[str, Any]:
-    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    owner = registry.get_agency(db, code=acting.agency_code)
     rows, total = service.inbox(
         db,
         agency=owner,
@@ -167,12 +165,11 @@ def list_inbox(
 @router.get("/documents/sent")
 def list_sent(
     db: DB,
-    principal: CurrentPrincipal,
-    agency: AgencyParam = None,
+    acting: Reader,
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> dict[str, Any]:
-    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    owner = registry.get_agency(db, code=acting.agency_code)
     rows, total = service.sent(db, agency=owner, page=page, page_size=page_size)
     return {
         "items": [
@@ -188,7 +185,7 @@ def list_sent(
 @router.get("/documents/{document_pk}")
 def get_document(document_pk: int, db: DB, principal: CurrentPrincipal) -> dict[str, Any]:
     document, delivery = service.visible_document(
-        db, document_pk=document_pk, agency_codes=principal.agency_codes
+        db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
     sender = db.get_one(Agency, document.sender_id)
     if delivery is not None:
@@ -233,7 +230,7 @@ def get_package(
     document_pk: int, db: DB, runtime: NodeRuntime, principal: CurrentPrincipal
 ) -> StreamingResponse:
     document, _ = service.visible_document(
-        db, document_pk=document_pk, agency_codes=principal.agency_codes
+        db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
     handle = runtime.blobs.open(document.stored_sha256)
     return StreamingResponse(
@@ -252,7 +249,7 @@ def get_attachment(
     principal: CurrentPrincipal,
 ) -> StreamingResponse:
     document, _ = service.visible_document(
-        db, document_pk=document_pk, agency_codes=principal.agency_codes
+        db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
     attachment = next(
         (a for a in service.attachments(db, document) if a.position == position), None
@@ -291,14 +288,10 @@ class StatusIn(BaseModel):
 
 @router.post("/documents/{document_pk}/status", status_code=201)
 def post_status(
-    document_pk: int,
-    data: StatusIn,
-    db: DB,
-    runtime: NodeRuntime,
-    principal: CurrentPrincipal,
-    agency: AgencyParam = None,
+    document_pk: int, data: StatusIn, db: DB, runtime: NodeRuntime, acting: StatusAuthor
 ) -> dict[str, Any]:
-    code = acting_agency(principal, agency)
+    check_status_role(acting, data.code)
+    code = acting.agency_code
     staff = (
         StaffInfo(department=data.department, staff=data.staff)
         if data.staff or data.department
@@ -324,14 +317,9 @@ class RecallIn(BaseModel):
 
 @router.post("/documents/{document_pk}/recall", status_code=201)
 def recall(
-    document_pk: int,
-    data: RecallIn,
-    db: DB,
-    runtime: NodeRuntime,
-    principal: CurrentPrincipal,
-    agency: AgencyParam = None,
+    document_pk: int, data: RecallIn, db: DB, runtime: NodeRuntime, acting: Clerk
 ) -> dict[str, Any]:
-    code = acting_agency(principal, agency)
+    code = acting.agency_code
     rows = sc.post_status(
         db,
         runtime=runtime,

@@ -5,15 +5,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from lienthong.accounts.deps import PagePrincipal, check_csrf
+from lienthong.accounts.deps import (
+    Acting,
+    PagePrincipal,
+    check_csrf,
+    choose_agency,
+    page_acting_for,
+)
+from lienthong.accounts.models import Role
 from lienthong.exchange import compose, service, validation
 from lienthong.exchange import statuses as sc
-from lienthong.exchange.api import acting_agency
+from lienthong.exchange.api import check_status_role, readable_agencies
 from lienthong.kernel.errors import AppError
 from lienthong.registry import service as registry
 from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
@@ -22,6 +29,8 @@ from lienthong.web.render import render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+PageReader = Annotated[Acting, Depends(page_acting_for(Role.CLERK, Role.LEADER))]
+PageClerk = Annotated[Acting, Depends(page_acting_for(Role.CLERK))]
 PRIORITIES = {
     0: ("Thường", "Normal"),
     1: ("Khẩn", "Urgent"),
@@ -44,14 +53,13 @@ def _context(request: Request, **values: Any) -> dict[str, Any]:
 def inbox_page(
     request: Request,
     db: DB,
-    principal: PagePrincipal,
-    agency: Annotated[str | None, Query()] = None,
+    acting: PageReader,
     status: str = "",
     priority: str = "",
     unread: str = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    owner = registry.get_agency(db, code=acting.agency_code)
     filters = service.InboxFilter(
         status=status if status in sc.STATUS_CODES else None,
         priority=int(priority) if priority.isdigit() else None,
@@ -81,11 +89,10 @@ def inbox_page(
 def sent_page(
     request: Request,
     db: DB,
-    principal: PagePrincipal,
-    agency: Annotated[str | None, Query()] = None,
+    acting: PageReader,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    owner = registry.get_agency(db, code=acting.agency_code)
     rows, total = service.sent(db, agency=owner, page=page, page_size=PAGE_SIZE)
     return render(
         request,
@@ -120,11 +127,10 @@ def compose_page(
     request: Request,
     db: DB,
     runtime: NodeRuntime,
-    principal: PagePrincipal,
-    agency: Annotated[str | None, Query()] = None,
+    acting: PageClerk,
     error: str | None = None,
 ) -> HTMLResponse:
-    owner = registry.get_agency(db, code=acting_agency(principal, agency))
+    owner = registry.get_agency(db, code=acting.agency_code)
     return render(
         request,
         "exchange/compose.html",
@@ -156,7 +162,7 @@ async def compose_submit(
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     check_csrf(request, principal, csrf_token)
-    code = acting_agency(principal, agency)
+    code = choose_agency(principal, (Role.CLERK,), software=False, requested=agency).agency_code
     draft = compose.Draft(
         recipients=recipients or [],
         subject=subject,
@@ -198,7 +204,7 @@ def document_page(
     request: Request, document_pk: int, db: DB, principal: PagePrincipal
 ) -> HTMLResponse:
     document, delivery = service.visible_document(
-        db, document_pk=document_pk, agency_codes=principal.agency_codes
+        db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
     sender = db.get_one(Agency, document.sender_id)
     if delivery is not None:
@@ -209,9 +215,12 @@ def document_page(
     histories = service.history(db, [d.id for d, _ in deliveries])
     actions: list[str] = []
     if delivery is not None and delivery.state == "delivered":
+        recipient_code = deliveries[0][1].code
         actions = sorted(sc.RECIPIENT_NEXT.get(delivery.status_code, frozenset()))
         if delivery.pending_request == sc.RECALL_REQUESTED:
             actions += [sc.REQUEST_AGREED, sc.REQUEST_REFUSED]
+        if not principal.has_role(Role.CLERK, recipient_code):  # a leader assigns, only
+            actions = [a for a in actions if a == sc.ASSIGNED]
     return render(
         request,
         "exchange/document.html",
@@ -225,6 +234,7 @@ def document_page(
             attachments=service.attachments(db, document),
             actions=actions,
             is_sender=delivery is None,
+            may_recall=delivery is None and principal.has_role(Role.CLERK, sender.code),
             agencies={
                 a.id: a
                 for a in db.scalars(
@@ -257,12 +267,15 @@ def status_submit(
 ) -> Response:
     check_csrf(request, principal, csrf_token)
     document, delivery = service.visible_document(
-        db, document_pk=document_pk, agency_codes=principal.agency_codes
+        db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
     actor = (
         db.get_one(Agency, delivery.recipient_id).code
         if delivery is not None
         else db.get_one(Agency, document.sender_id).code
+    )
+    check_status_role(
+        choose_agency(principal, (Role.CLERK, Role.LEADER), software=False, requested=actor), code
     )
     sc.post_status(
         db,

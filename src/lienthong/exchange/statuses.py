@@ -527,10 +527,11 @@ def post_status(
         )
     deliveries = list(session.scalars(stmt))
     if not deliveries:
-        raise Forbidden(
-            "Cơ quan không gửi cũng không nhận văn bản này.",
-            "This agency neither sent nor received this document.",
-            code="not_your_document",
+        # The same answer as a missing document: what other agencies exchange is not told.
+        raise NotFound(
+            f"Không có văn bản số {document_pk}.",
+            f"No document {document_pk}.",
+            code="unknown_document",
         )
     for delivery in deliveries:
         check_transition(delivery, code=code, as_sender=as_sender)
