@@ -27,6 +27,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +53,7 @@ from lienthong.registry import pages as registry_pages
 from lienthong.runtime import Runtime, build_runtime
 from lienthong.web.deps import language, wants_json
 from lienthong.web.events import tell_refusal
+from lienthong.web.guard import RequestGuard
 from lienthong.web.render import make_environment, render
 
 log = logging.getLogger("lienthong.http")
@@ -62,6 +65,7 @@ _HTTP_CODES = {
     404: ("not_found", "Không tìm thấy địa chỉ này.", "No such address."),
     405: ("method_not_allowed", "Phương thức không được hỗ trợ.", "Method not allowed."),
     413: ("body_too_large", "Nội dung gửi lên quá lớn.", "The request body is too large."),
+    431: ("headers_too_large", "Phần tiêu đề quá lớn.", "The request headers are too large."),
 }
 
 
@@ -202,7 +206,28 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, ("http_error", str(exc.detail), str(exc.detail))
         )
         return _error_response(
-            request, exc.status_code, code, en if language(request) == "en" else vi
+            request,
+            exc.status_code,
+            code,
+            en if language(request) == "en" else vi,
+            headers=dict(exc.headers or {}),  # e.g. Allow on a 405
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(SqlTimeoutError)
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        # A connection lost mid-request, a database restarting, a pool exhausted: the unit of
+        # work has rolled back; the client may simply try again.
+        log.warning("database unavailable", extra={"path": request.url.path, "error": str(exc)})
+        lang = language(request)
+        message = (
+            "The database is unavailable for a moment; nothing was saved. Try again shortly."
+            if lang == "en"
+            else "Cơ sở dữ liệu tạm thời không sẵn sàng; chưa có gì được lưu. Hãy thử lại sau ít giây."
+        )
+        return _error_response(
+            request, 503, "database_unavailable", message, headers={"Retry-After": "5"}
         )
 
     @app.exception_handler(Exception)
@@ -252,6 +277,11 @@ def create_app(
     )
     metrics.register(JobCollector(session_factory))
 
+    app.add_middleware(
+        RequestGuard,
+        max_uploads=settings.max_concurrent_uploads,
+        upload_seconds=settings.upload_deadline_seconds,
+    )
     app.add_middleware(Observe, requests_total=requests_total, latency=latency)
     install_error_handlers(app)
 

@@ -54,6 +54,8 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
 
     from lienthong.app import create_app
     from lienthong.runtime import build_runtime
+    from lienthong.web.guard import MAX_HEADER_BYTES
+    from lienthong.web.server import JsonErrorH11Protocol
 
     factory = make_session_factory(make_engine(settings.database_url))
     runtime = build_runtime(settings)
@@ -66,6 +68,8 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
             port=settings.port,
             log_config=None,
             access_log=False,
+            http=JsonErrorH11Protocol,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         )
     finally:
         stop.set()

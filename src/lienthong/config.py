@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
 
     # Limits
+    max_concurrent_uploads: int = Field(default=64, ge=1)  # per process; more answer 503
+    upload_deadline_seconds: float = Field(default=600.0, gt=0)  # to receive a whole body
     max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     page_size_max: int = Field(default=200, ge=10)
 
