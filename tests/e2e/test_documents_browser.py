@@ -33,8 +33,8 @@ def test_two_clerks_exchange_a_document(browser: Browser, live_server: str) -> N
     department.get_by_placeholder("Lọc theo tên, ví dụ: hong gai").fill("hong gai")
     department.get_by_role("checkbox", name=re.compile(r"Phường Hồng Gai 000")).check()
     department.get_by_label("Trích yếu").fill(subject)
-    department.get_by_label("Số", exact=True).fill("215")
-    department.get_by_label("Ký hiệu").fill("SNV-CĐS")
+    department.get_by_label("Loại văn bản").select_option("Công văn")
+    department.get_by_label("Đơn vị soạn thảo (ký hiệu)").fill("CĐS")
     department.get_by_label("Độ khẩn").select_option("1")
     department.get_by_label("Tệp PDF đính kèm").set_input_files(
         [{"name": "bao-cao.pdf", "mimeType": "application/pdf", "buffer": PDF}]
@@ -43,6 +43,8 @@ def test_two_clerks_exchange_a_document(browser: Browser, live_server: str) -> N
     expect(department.get_by_test_id("sent-notice")).to_have_text("Đã ký số và gửi văn bản.")
     expect(department.get_by_test_id("document-subject")).to_have_text(subject)
     expect(department.get_by_text("Chữ ký số hợp lệ")).to_be_visible()
+    # The number and notation come from the department's outgoing register.
+    expect(department.get_by_text(re.compile(r"^\d{2,}/SNV-CĐS$"))).to_be_visible()
 
     ward = signed_in(browser, live_server, "vanthu.honggai")
     row = ward.get_by_test_id("inbox").get_by_role("link", name=subject)

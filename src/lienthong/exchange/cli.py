@@ -33,8 +33,16 @@ def send(
     to: Annotated[list[str], typer.Option("--to", help="Recipient agency code (repeat).")],
     subject: Annotated[str, typer.Option(help="Trích yếu.")] = "Văn bản gửi từ dòng lệnh",
     priority: Annotated[int, typer.Option(min=0, max=4)] = 0,
+    type_name: Annotated[
+        str,
+        typer.Option("--type", help="Document type of Decree 30/2020 (Công văn, Quyết định …)."),
+    ] = "Công văn",
+    drafting_unit: Annotated[
+        str | None, typer.Option(help="Drafting unit's abbreviation in the notation, e.g. VP.")
+    ] = None,
 ) -> None:
-    """Build a package from PDFs, sign it with the sender's remote-signing key, and send it."""
+    """Build a package from PDFs, number it from the sender's outgoing register, sign it with
+    the sender's remote-signing key, and send it."""
     settings: Settings = ctx.obj
     runtime = build_runtime(settings)
     uploads = [compose.Upload(f.name, io.BytesIO(f.read_bytes())) for f in files]
@@ -43,7 +51,14 @@ def send(
             session,
             runtime,
             sender_code=sender,
-            draft=compose.Draft(recipients=to, subject=subject, priority=priority, uploads=uploads),
+            draft=compose.Draft(
+                recipients=to,
+                subject=subject,
+                priority=priority,
+                type_name=type_name,
+                drafting_unit=drafting_unit,
+                uploads=uploads,
+            ),
         )
     print(json.dumps(answer, ensure_ascii=False, indent=2))
 

@@ -3,7 +3,6 @@ uploaded PDFs, signed with the agency's remote-signing key."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,6 +10,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
+from lienthong.exchange import registers
 from lienthong.exchange.edxml.errors import refuse
 from lienthong.exchange.edxml.model import (
     Attachment,
@@ -41,6 +41,9 @@ class Draft:
     recipients: list[str]
     subject: str
     type_name: str = "Công văn"
+    drafting_unit: str | None = None
+    # Given only by software or tests that number their own documents; otherwise the
+    # agency's outgoing register gives the number and the notation.
     code_number: str | None = None
     code_notation: str | None = None
     priority: int = 0
@@ -87,8 +90,19 @@ def build(session: Session, runtime: Runtime, *, sender_code: str, draft: Draft)
         organization(registry.get_agency(session, code=c)) for c in dict.fromkeys(draft.recipients)
     ]
     today = utcnow().astimezone(LOCAL_ZONE)
-    number = "/".join(filter(None, (draft.code_number, draft.code_notation)))
-    document_id = f"{sender.code},{today:%Y/%m/%d},{number}" if number else str(uuid.uuid4())
+    if draft.code_number:
+        number = draft.code_number
+        code_notation = draft.code_notation or registers.notation(
+            session, agency=sender, type_name=draft.type_name, drafting_unit=draft.drafting_unit
+        )
+    else:
+        number = registers.format_number(
+            registers.take_number(session, agency=sender, year=today.year)
+        )
+        code_notation = registers.notation(
+            session, agency=sender, type_name=draft.type_name, drafting_unit=draft.drafting_unit
+        )
+    document_id = registers.national_document_id(sender.code, today.date(), number, code_notation)
     attachments, manifest = [], []
     for index, upload in enumerate(draft.uploads, start=1):
         blob = store_pdf(runtime, upload)
@@ -101,8 +115,8 @@ def build(session: Session, runtime: Runtime, *, sender_code: str, draft: Draft)
         from_=organization(sender),
         to=recipients,
         document_id=document_id,
-        code_number=draft.code_number,
-        code_notation=draft.code_notation,
+        code_number=number,
+        code_notation=code_notation,
         place="Quảng Ninh",
         promulgation_date=today.date(),
         type="1",

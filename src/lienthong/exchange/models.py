@@ -146,6 +146,30 @@ class LogCheckpoint(Base):
     at: Mapped[datetime]
 
 
+class RegisterCounter(Base):
+    """The last number taken in one agency's register for one year (exchange/registers.py)."""
+
+    __tablename__ = "register_counter"
+    __table_args__ = (UniqueConstraint("agency_id", "year", "book"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    year: Mapped[int]
+    book: Mapped[str] = mapped_column(String(12))  # outgoing, incoming
+    last_number: Mapped[int]
+
+
+class AgencyNotation(Base):
+    """The abbreviation an agency writes in its notations, when not the derived one."""
+
+    __tablename__ = "agency_notation"
+
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True
+    )
+    abbreviation: Mapped[str] = mapped_column(String(30))
+
+
 # Columns that hold the sha-256 of a blob this domain keeps (the blob collector spares them).
 BLOB_COLUMNS = (
     Document.package_sha256,

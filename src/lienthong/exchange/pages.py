@@ -18,9 +18,10 @@ from lienthong.accounts.deps import (
     page_acting_for,
 )
 from lienthong.accounts.models import Role
-from lienthong.exchange import compose, service, validation
+from lienthong.exchange import compose, registers, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.api import check_status_role, readable_agencies
+from lienthong.kernel.clock import local_today
 from lienthong.kernel.errors import AppError
 from lienthong.registry import service as registry
 from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
@@ -134,12 +135,22 @@ def compose_page(
     return render(
         request,
         "exchange/compose.html",
-        _context(
-            request,
-            owner=owner,
-            groups=_recipient_choices(db, runtime.settings.node_code),
-            error=error,
-        ),
+        _compose_context(request, db, runtime, owner=owner, error=error),
+    )
+
+
+def _compose_context(
+    request: Request, db: DB, runtime: NodeRuntime, *, owner: Agency, **values: Any
+) -> dict[str, Any]:
+    year = local_today().year
+    upcoming = registers.format_number(registers.last_number(db, agency=owner, year=year) + 1)
+    return _context(
+        request,
+        owner=owner,
+        groups=_recipient_choices(db, runtime.settings.node_code),
+        type_names=list(registers.TYPE_ABBREVIATIONS),
+        next_example=f"{upcoming}/{registers.notation(db, agency=owner, type_name='Công văn')}",
+        **values,
     )
 
 
@@ -153,8 +164,7 @@ async def compose_submit(
     recipients: Annotated[list[str] | None, Form()] = None,
     subject: Annotated[str, Form(max_length=2000)] = "",
     type_name: Annotated[str, Form(max_length=100)] = "Công văn",
-    code_number: Annotated[str, Form(max_length=30)] = "",
-    code_notation: Annotated[str, Form(max_length=60)] = "",
+    drafting_unit: Annotated[str, Form(max_length=20)] = "",
     priority: Annotated[int, Form(ge=0, le=4)] = 0,
     due_date: Annotated[str, Form(max_length=10)] = "",
     signer: Annotated[str, Form(max_length=200)] = "",
@@ -167,8 +177,7 @@ async def compose_submit(
         recipients=recipients or [],
         subject=subject,
         type_name=type_name or "Công văn",
-        code_number=code_number.strip() or None,
-        code_notation=code_notation.strip() or None,
+        drafting_unit=drafting_unit.strip() or None,
         priority=priority,
         due_date=date.fromisoformat(due_date) if due_date else None,
         signer=signer.strip() or None,
@@ -187,12 +196,8 @@ async def compose_submit(
         return render(
             request,
             "exchange/compose.html",
-            _context(
-                request,
-                owner=owner,
-                groups=_recipient_choices(db, runtime.settings.node_code),
-                error=exc.message(language(request)),
-                draft=draft,
+            _compose_context(
+                request, db, runtime, owner=owner, error=exc.message(language(request)), draft=draft
             ),
             status_code=exc.status_code,
         )

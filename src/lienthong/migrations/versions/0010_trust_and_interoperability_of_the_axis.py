@@ -2,7 +2,7 @@
 
 Revision ID: 0010
 Revises: 0005
-Create Date: 2026-12-02 20:07:13.128505
+Create Date: 2026-12-02 20:29:45.000392
 """
 
 from __future__ import annotations
@@ -32,6 +32,36 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_blob_gc_run")),
     )
+    op.create_table(
+        "agency_notation",
+        sa.Column("agency_id", sa.Integer(), nullable=False),
+        sa.Column("abbreviation", sa.String(length=30), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agency_id"],
+            ["agency.id"],
+            name=op.f("fk_agency_notation_agency_id_agency"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("agency_id", name=op.f("pk_agency_notation")),
+    )
+    op.create_table(
+        "register_counter",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("agency_id", sa.Integer(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("book", sa.String(length=12), nullable=False),
+        sa.Column("last_number", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agency_id"],
+            ["agency.id"],
+            name=op.f("fk_register_counter_agency_id_agency"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_register_counter")),
+        sa.UniqueConstraint(
+            "agency_id", "year", "book", name=op.f("uq_register_counter_agency_id_year_book")
+        ),
+    )
     with op.batch_alter_table("delivery_status", schema=None) as batch_op:
         batch_op.add_column(sa.Column("received_sha256", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("signature", sa.String(length=16), nullable=True))
@@ -54,4 +84,6 @@ def downgrade() -> None:
         batch_op.drop_column("signature")
         batch_op.drop_column("received_sha256")
 
+    op.drop_table("register_counter")
+    op.drop_table("agency_notation")
     op.drop_table("blob_gc_run")
