@@ -22,7 +22,7 @@ from lienthong.registry import service as registry
 from lienthong.runtime import Runtime, build_runtime
 from tests.conftest import build_seeded_database, create_database
 
-from .conftest import BACH_DANG, HONG_GAI, PDF, SNV
+from .conftest import HA_LONG_CITY, HONG_GAI, PDF, SNV
 
 NATIONAL_ID = re.compile(
     r"^(?P<code>[^,]+),(?P<date>\d{4}/\d{2}/\d{2}),(?P<number>\d+)/(?P<notation>.+)$"
@@ -67,9 +67,9 @@ def test_numbers_notations_and_the_national_document_id(db: Session, keyed: Runt
 
 
 def test_a_refused_send_gives_its_number_back(db: Session, keyed: Runtime) -> None:
-    # A dissolved recipient is refused at intake, after the number was taken.
+    # A unit dissolved into several is refused at intake, after the number was taken.
     with pytest.raises(AppError) as caught:
-        compose.send(db, keyed, sender_code=SNV, draft=_draft(recipients=[BACH_DANG]))
+        compose.send(db, keyed, sender_code=SNV, draft=_draft(recipients=[HA_LONG_CITY]))
     assert caught.value.code == "recipient_dissolved"
     db.rollback()
     answer = compose.send(db, keyed, sender_code=SNV, draft=_draft())
