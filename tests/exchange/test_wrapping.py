@@ -97,3 +97,39 @@ def test_the_genuine_package_stores_the_signed_attachment(
         select(DocumentAttachment).where(DocumentAttachment.document_fk == document.id)
     ).one()
     assert stored.blob_sha256 == hashlib.sha256(PDF).hexdigest()
+
+
+def test_checker_shows_how_it_read_the_package(
+    client: TestClient, db: Session, keyed: Runtime
+) -> None:
+    body = signed(keyed, draft_package(db, keyed, sender=SNV, to=[HONG_GAI], number="07"))
+    report = client.post("/api/v1/edxml/validate", content=body).json()
+    assert report["valid"] is True, report["problems"]
+    header = report["header"]
+    assert header["from"]["code"] == SNV
+    assert [o["code"] for o in header["to"]] == [HONG_GAI]
+    assert (header["code_number"], header["code_notation"]) == ("07", "SNV-VP")
+    assert header["subject"] == "Về việc thử nghiệm"
+    assert header["sha256"] == hashlib.sha256(body).hexdigest()
+    assert header["size"] == len(body)
+    (attachment,) = header["attachments"]
+    assert attachment == {
+        "content_id": "cid:1",
+        "name": "to-trinh.pdf",
+        "content_type": "application/pdf",
+        "size": len(PDF),
+        "sha256": hashlib.sha256(PDF).hexdigest(),
+    }
+    assert header["signer"]["agency_code"] == SNV
+    assert header["signer"]["verified"] is True
+    # A tampered package is read and shown too, with the signature not verified.
+    tampered = client.post(
+        "/api/v1/edxml/validate", content=body.replace("Về việc".encode(), b"Ve viec", 1)
+    ).json()
+    assert tampered["header"]["subject"] == "Ve viec thử nghiệm"
+    assert tampered["header"]["signer"]["verified"] is False
+    page = client.post(
+        "/edxml/validate", files={"package": ("goi.edxml", body, "application/xml")}
+    ).text
+    assert "Nút đã đọc gói tin như sau" in page
+    assert "07/SNV-VP" in page

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from cryptography import x509
+
 from lienthong.exchange.edxml.errors import EdxmlError
 from lienthong.exchange.edxml.model import DocumentPackage, Organization, StatusPackage
 from lienthong.exchange.edxml.reader import read
 from lienthong.exchange.edxml.signature import verify
 from lienthong.exchange.edxml.stream import Limits
+from lienthong.kernel.certpath import agency_code_of
 from lienthong.kernel.errors import AppError
 from lienthong.registry.codes import InvalidAgencyCode, parse_code
 from lienthong.runtime import Runtime
@@ -49,6 +52,8 @@ def validate(runtime: Runtime, chunks: Iterable[bytes]) -> dict[str, Any]:
         return {
             "valid": False,
             "kind": None,
+            "document_id": None,
+            "header": None,
             "problems": [
                 _problem(
                     str((exc.details or {}).get("found", "package"))
@@ -146,6 +151,7 @@ def validate(runtime: Runtime, chunks: Iterable[bytes]) -> dict[str, Any]:
     else:
         assert isinstance(package, StatusPackage)
         kind = "status"
+    signer: dict[str, Any] | None = None
     if package.signature is None:
         problems.append(
             _problem(
@@ -157,6 +163,7 @@ def validate(runtime: Runtime, chunks: Iterable[bytes]) -> dict[str, Any]:
             )
         )
     else:
+        signer = _signer(package.signature.certificates)
         try:
             verify(
                 package.signature,
@@ -165,6 +172,8 @@ def validate(runtime: Runtime, chunks: Iterable[bytes]) -> dict[str, Any]:
                 keys=runtime.keys,
                 allow_sha1=runtime.settings.allow_sha1,
             )
+            if signer is not None:
+                signer["verified"] = True
         except (EdxmlError, AppError) as exc:
             problems.append(
                 _problem("edXMLHeader/Signature", exc.message_en, exc.message_vi, exc.code)
@@ -176,4 +185,76 @@ def validate(runtime: Runtime, chunks: Iterable[bytes]) -> dict[str, Any]:
         "document_id": getattr(package, "document_id", None)
         or (package.response_for.document_id if isinstance(package, StatusPackage) else None),
         "problems": problems,
+        "header": _header(package, result.stream.size, result.stream.sha256, signer),
+    }
+
+
+def _org(org: Organization) -> dict[str, Any]:
+    return {"code": org.organ_id, "name": org.organ_name}
+
+
+def _signer(certificates: list[bytes]) -> dict[str, Any] | None:
+    """Who the package says signed it, read from its first certificate (checked separately)."""
+    if not certificates:
+        return None
+    try:
+        leaf = x509.load_der_x509_certificate(certificates[0])
+    except ValueError:
+        return {"subject": None, "agency_code": None, "verified": False, "readable": False}
+    return {
+        "subject": leaf.subject.rfc4514_string(),
+        "agency_code": agency_code_of(leaf),
+        "issuer": leaf.issuer.rfc4514_string(),
+        "not_after": leaf.not_valid_after_utc.isoformat(),
+        "verified": False,
+        "readable": True,
+    }
+
+
+def _header(
+    package: DocumentPackage | StatusPackage,
+    size: int,
+    sha256: str,
+    signer: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The package as the node read it, so a vendor sees how it was understood."""
+    common = {"from": _org(package.from_), "size": size, "sha256": sha256, "signer": signer}
+    if isinstance(package, StatusPackage):
+        return {
+            **common,
+            "status_code": package.status_code,
+            "description": package.description,
+            "timestamp": package.timestamp_raw,
+            "response_for": {
+                "organ_id": package.response_for.organ_id,
+                "document_id": package.response_for.document_id,
+                "code": package.response_for.code,
+            },
+        }
+    return {
+        **common,
+        "to": [_org(o) for o in package.to],
+        "document_id": package.document_id,
+        "code_number": package.code_number,
+        "code_notation": package.code_notation,
+        "type_name": package.type_name,
+        "subject": package.subject,
+        "promulgation_date": package.promulgation_date.isoformat()
+        if package.promulgation_date
+        else None,
+        "promulgation_date_raw": package.promulgation_date_raw,
+        "due_date": package.due_date.isoformat() if package.due_date else None,
+        "priority": package.priority,
+        "business_type": package.business.doc_type,
+        "signer_name": package.signer_full_name,
+        "attachments": [
+            {
+                "content_id": a.content_id,
+                "name": a.attachment_name,
+                "content_type": a.content_type,
+                "size": a.blob.size if a.blob else None,
+                "sha256": a.blob.sha256 if a.blob else None,
+            }
+            for a in package.attachments
+        ],
     }

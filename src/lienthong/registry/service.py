@@ -213,29 +213,34 @@ def record(
 
 
 _ROLES = {
-    # role: (Vietnamese name, English name)
-    "parent": ("Cơ quan cấp trên", "parent agency"),
-    "successor": ("Cơ quan kế thừa", "successor agency"),
+    # role: (Vietnamese name, English name, code when unknown, code when inactive)
+    "parent": ("Cơ quan cấp trên", "parent agency", "unknown_parent", "parent_inactive"),
+    "successor": (
+        "Cơ quan kế thừa",
+        "successor agency",
+        "unknown_successor",
+        "successor_inactive",
+    ),
 }
 
 
 def _active_agency(session: Session, code: str, *, role: str) -> Agency:
     """A parent or successor named by a change: it must exist and still be active."""
-    name_vi, name_en = _ROLES[role]
+    name_vi, name_en, unknown, inactive = _ROLES[role]
     code = str(parse_code(code))
     agency = find_agency(session, code=code)
     if agency is None:
         raise Invalid(
             f"{name_vi} {code} không có trong danh bạ.",
             f"The {name_en} {code} is not in the registry.",
-            code=f"unknown_{role}",
+            code=unknown,
             details={f"{role}_code": code},
         )
     if agency.status != AgencyStatus.ACTIVE:
         raise Invalid(
             f"{name_vi} {code} không còn hoạt động ({agency.status}).",
             f"The {name_en} {code} is no longer active ({agency.status}).",
-            code=f"{role}_inactive",
+            code=inactive,
             details={f"{role}_code": code, "status": agency.status},
         )
     return agency
