@@ -103,3 +103,38 @@ def test_seeding_twice_changes_nothing(db: Session) -> None:
 def test_every_seeded_code_but_the_province_is_flagged_when_not_public(db: Session) -> None:
     h49 = db.scalars(select(Agency).where(Agency.code.like("%.H49"))).all()
     assert [a.code for a in h49 if not a.illustrative] == [PROVINCE]
+
+
+def test_the_54_units_agree_with_vietnam_provinces(db: Session) -> None:
+    """The shipped Quảng Ninh units equal, name for name and code for code, the maintained
+    list of the 3,321 commune-level units in force since 01/07/2025."""
+    from vietnam_provinces import ProvinceCode, Ward
+
+    maintained = {f"{int(w.code):05d}": w.name for w in Ward.iter_by_province(ProvinceCode(22))}
+    shipped = {
+        a.admin_code: a.short_name
+        for a in db.scalars(
+            select(Agency).where(
+                Agency.status == "active",
+                Agency.kind.in_(("commune", "ward", "special_zone")),
+                Agency.code.like("%.H49"),
+            )
+        )
+    }
+    assert len(maintained) == 54
+    assert shipped == maintained
+
+
+def test_the_34_provinces_come_from_vietnam_provinces(db: Session) -> None:
+    from vietnam_provinces import Province
+
+    expected = {seed.province_committee_name(int(p.code)) for p in Province.iter_all()}
+    committees = db.scalars(
+        select(Agency.name).where(Agency.kind == "provincial_committee", Agency.status == "active")
+    ).all()
+    assert len(expected) == 34
+    # Quảng Ninh's own committee is seeded with its full official name.
+    assert set(committees) - {"Ủy ban nhân dân tỉnh Quảng Ninh"} == expected - {
+        "UBND tỉnh Quảng Ninh"
+    }
+    assert "UBND thành phố Hồ Chí Minh" in committees

@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any
 
 from sqlalchemy.orm import Session
+from vietnam_provinces import Province, ProvinceCode, VietNamDivisionType
 
 from lienthong.registry import transfer
 from lienthong.registry.models import AgencyKind, AgencyStatus
@@ -202,7 +203,9 @@ def build_rows() -> list[tuple[int, dict[str, str]]]:
         rows.append(
             _row(
                 code=entry["code"],
-                name=entry["name"],
+                name=province_committee_name(int(entry["province_code"]))
+                if entry.get("province_code")
+                else entry["name"],
                 kind=entry["kind"],
                 status=entry.get("status") or "active",
                 effective_on=_merged_on(entry),
@@ -212,6 +215,16 @@ def build_rows() -> list[tuple[int, dict[str, str]]]:
             )
         )
     return list(enumerate(rows, start=2))
+
+
+def province_committee_name(statistical_code: int) -> str:
+    """The People's Committee of a province in force since 01/07/2025, named from the
+    `vietnam-provinces` package (the 34 provinces and their statistical codes, kept up to date
+    there): "UBND tỉnh An Giang", "UBND thành phố Hà Nội"."""
+    province = Province.from_code(ProvinceCode(statistical_code))
+    if province.division_type == VietNamDivisionType.THANH_PHO_TRUNG_UONG:
+        return "UBND thành phố " + province.name.removeprefix("Thành phố ")
+    return "UBND tỉnh " + province.name.removeprefix("Tỉnh ")
 
 
 def seed_registry(session: Session, *, progress: transfer.Progress | None = None) -> ImportResult:
