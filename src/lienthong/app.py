@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from importlib import resources
@@ -15,23 +13,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lienthong import __version__, migrations
 from lienthong.accounts import api as account_api
@@ -51,9 +38,11 @@ from lienthong.onestop import pages as onestop_pages
 from lienthong.registry import api as registry_api
 from lienthong.registry import pages as registry_pages
 from lienthong.runtime import Runtime, build_runtime
+from lienthong.web import ops
 from lienthong.web.deps import language, wants_json
 from lienthong.web.events import tell_refusal
 from lienthong.web.guard import RequestGuard
+from lienthong.web.openapi import EVERYWHERE
 from lienthong.web.render import make_environment, render
 
 log = logging.getLogger("lienthong.http")
@@ -67,72 +56,6 @@ _HTTP_CODES = {
     413: ("body_too_large", "Nội dung gửi lên quá lớn.", "The request body is too large."),
     431: ("headers_too_large", "Phần tiêu đề quá lớn.", "The request headers are too large."),
 }
-
-
-class JobCollector(Collector):
-    """Job counts by status, read from the database at scrape time."""
-
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self.factory = factory
-
-    def collect(self) -> Any:
-        family = GaugeMetricFamily(
-            "lienthong_jobs", "Jobs in the job table by status", labels=["status"]
-        )
-        try:
-            with self.factory() as session:
-                for status, count in jobs.counts_by_status(session).items():
-                    family.add_metric([status], count)
-        except Exception:  # a scrape must not fail because the database is down; readyz says so
-            log.warning("job metrics unavailable", exc_info=True)
-        yield family
-
-
-class Observe:
-    """Request id, metrics and one structured log line per request, as plain ASGI middleware
-    (Starlette's BaseHTTPMiddleware costs a task and a stream per request)."""
-
-    def __init__(self, app: ASGIApp, *, requests_total: Counter, latency: Histogram) -> None:
-        self.app = app
-        self.requests_total = requests_total
-        self.latency = latency
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = given or uuid.uuid4().hex[:16]
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            template = getattr(scope.get("route"), "path", "unmatched")
-            self.requests_total.labels(scope["method"], template, str(status)).inc()
-            self.latency.labels(scope["method"], template).observe(elapsed)
-            log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "ms": round(elapsed * 1000, 1),
-                },
-            )
 
 
 def _error_response(
@@ -230,6 +153,18 @@ def install_error_handlers(app: FastAPI) -> None:
             request, 503, "database_unavailable", message, headers={"Retry-After": "5"}
         )
 
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, exc: DataError) -> Response:
+        # The database refused a value as given (a NUL character in text, a number out of
+        # range): the client's data, not the node, is at fault.
+        lang = language(request)
+        message = (
+            "A value cannot be stored as given (a NUL character in text, a number out of range)."
+            if lang == "en"
+            else "Có giá trị không lưu được như đã gửi (ký tự NUL trong văn bản, số vượt giới hạn)."
+        )
+        return _error_response(request, 422, "invalid_value", message)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path})
@@ -262,72 +197,37 @@ def create_app(
     app.state.templates = make_environment()
     app.state.migration_head = migrations.head_revision()
 
-    metrics = CollectorRegistry()
-    requests_total = Counter(
-        "lienthong_http_requests_total",
-        "HTTP requests",
-        ["method", "route", "status"],
-        registry=metrics,
-    )
-    latency = Histogram(
-        "lienthong_http_request_seconds",
-        "HTTP request latency",
-        ["method", "route"],
-        registry=metrics,
-    )
-    metrics.register(JobCollector(session_factory))
-
+    metrics = ops.Metrics(session_factory)
+    app.state.metrics = metrics
     app.add_middleware(
         RequestGuard,
         max_uploads=settings.max_concurrent_uploads,
         upload_seconds=settings.upload_deadline_seconds,
     )
-    app.add_middleware(Observe, requests_total=requests_total, latency=latency)
+    app.add_middleware(ops.Observe, metrics=metrics)
     install_error_handlers(app)
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
-
-    @app.get("/readyz", tags=["ops"])
-    def readyz() -> Response:
-        checks: dict[str, Any] = {}
-        ready = True
-        try:
-            with session_factory() as session:
-                session.execute(text("SELECT 1"))
-                checks["database"] = "ok"
-                current = migrations.current_revision(session.connection())
-        except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-            return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
-        head = app.state.migration_head
-        checks["migrations"] = {"current": current, "head": head}
-        if current != head:
-            ready = False
-        return JSONResponse(
-            {"status": "ready" if ready else "migrations_pending", "checks": checks},
-            status_code=200 if ready else 503,
-        )
-
-    @app.get("/metrics", tags=["ops"])
-    def metrics_endpoint() -> Response:
-        return PlainTextResponse(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
-
+    app.include_router(ops.router)
     static_dir = Path(str(resources.files("lienthong.web"))) / "static"
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
-    app.include_router(registry_api.router)
-    app.include_router(exchange_api.router)
+    for api in (
+        registry_api.router,
+        exchange_api.router,
+        onestop_api.router,
+        account_api.router,
+        federation_api.router,
+        federation_api.operator,
+    ):
+        app.include_router(api, responses=EVERYWHERE)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)
-    app.include_router(exchange_pages.router)
-    app.include_router(onestop_api.router)
-    app.include_router(onestop_pages.router)
-    app.include_router(account_api.router)
-    app.include_router(account_pages.router)
-    app.include_router(registry_pages.router)
-    app.include_router(federation_api.router)
-    app.include_router(federation_api.operator)
-    app.include_router(federation_pages.router)
+    for pages in (
+        exchange_pages.router,
+        onestop_pages.router,
+        account_pages.router,
+        registry_pages.router,
+        federation_pages.router,
+    ):
+        app.include_router(pages)
     return app
 
 

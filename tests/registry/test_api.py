@@ -327,3 +327,11 @@ def test_failed_merge_leaves_no_trace(admin_client: TestClient, db: Session) -> 
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(AgencyEvent)) == events_before
     assert db.scalars(select(Agency).where(Agency.code == "000.00.28.H49")).one().status == "active"
+
+
+def test_a_patch_cannot_empty_a_required_field(admin_client: TestClient) -> None:
+    """Found by fuzzing the OpenAPI: null for kind or illustrative was a 500."""
+    for field in ("kind", "illustrative", "name", "serving_node"):
+        answer = admin_client.patch("/api/v1/organizations/000.00.84.H49", json={field: None})
+        assert answer.status_code == 422, (field, answer.text)
+        assert answer.json()["error"]["code"] == "invalid_request"

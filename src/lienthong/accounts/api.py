@@ -5,13 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from lienthong.accounts.deps import CurrentPrincipal
+from lienthong.web.openapi import SIGNED_IN
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-@router.get("/me")
+class GrantOut(BaseModel):
+    agency_code: str
+    agency_name: str
+    role: str
+
+
+class Me(BaseModel):
+    kind: str  # user, system
+    name: str
+    system_id: str | None
+    grants: list[GrantOut]
+
+
+@router.get("/me", response_model=Me, responses=SIGNED_IN)
 def me(principal: CurrentPrincipal) -> dict[str, Any]:
     return {
         "kind": principal.kind,

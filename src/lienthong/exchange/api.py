@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -18,10 +17,21 @@ from lienthong.exchange import intake, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.edxml.model import StaffInfo
 from lienthong.exchange.models import Delivery, Document
+from lienthong.exchange.schemas import (
+    CheckReport,
+    DocumentAnswer,
+    DocumentDetail,
+    InboxPage,
+    SentPage,
+    StatusAnswer,
+    StatusRecorded,
+)
 from lienthong.exchange.spool import chunks, spool
 from lienthong.registry import service as registry
+from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.registry.models import Agency
-from lienthong.web.deps import DB, NodeRuntime
+from lienthong.web.deps import DB, IsoDate, NodeRuntime, Pk
+from lienthong.web.openapi import SIGNED_IN, WITH_BODY, binary, errors, raw_body
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
@@ -96,7 +106,17 @@ def delivery_json(delivery: Delivery, recipient: Agency | None = None) -> dict[s
     return out
 
 
-@router.post("/documents", status_code=202)
+EDXML = raw_body("application/xml", "An edXML document or status package (QCVN 102:2016)")
+READ = {**SIGNED_IN, **errors(404)}
+
+
+@router.post(
+    "/documents",
+    status_code=202,
+    response_model=DocumentAnswer | StatusAnswer,
+    responses={**SIGNED_IN, **WITH_BODY, **errors(404, 409)},
+    openapi_extra=EDXML,
+)
 async def send_document(
     request: Request, db: DB, runtime: NodeRuntime, acting: Clerk
 ) -> JSONResponse:
@@ -122,7 +142,12 @@ async def send_document(
     )
 
 
-@router.post("/edxml/validate")
+@router.post(
+    "/edxml/validate",
+    response_model=CheckReport,
+    responses={**WITH_BODY, **errors(429)},
+    openapi_extra=EDXML,
+)
 async def validate_package(request: Request, runtime: NodeRuntime) -> dict[str, Any]:
     """Everything wrong with a package (element, rule, how to fix), without storing it."""
     body = await spool(request.stream(), limit=runtime.settings.max_package_bytes)
@@ -132,15 +157,15 @@ async def validate_package(request: Request, runtime: NodeRuntime) -> dict[str, 
         body.close()
 
 
-@router.get("/documents/inbox")
+@router.get("/documents/inbox", response_model=InboxPage, responses=SIGNED_IN)
 def list_inbox(
     db: DB,
     acting: Reader,
-    status: Annotated[str | None, Query(max_length=2)] = None,
+    status: Annotated[str | None, Query(pattern=r"^[0-9]{2}$")] = None,
     priority: Annotated[int | None, Query(ge=0, le=4)] = None,
-    sender: Annotated[str | None, Query(max_length=64)] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    sender: Annotated[str | None, Query(pattern=AGENCY_CODE)] = None,
+    date_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to")] = None,
     unread: bool | None = None,
     page: PageNo = 1,
     page_size: PageSize = 50,
@@ -162,7 +187,7 @@ def list_inbox(
     }
 
 
-@router.get("/documents/sent")
+@router.get("/documents/sent", response_model=SentPage, responses=SIGNED_IN)
 def list_sent(
     db: DB,
     acting: Reader,
@@ -182,8 +207,8 @@ def list_sent(
     }
 
 
-@router.get("/documents/{document_pk}")
-def get_document(document_pk: int, db: DB, principal: CurrentPrincipal) -> dict[str, Any]:
+@router.get("/documents/{document_pk}", response_model=DocumentDetail, responses=READ)
+def get_document(document_pk: Pk, db: DB, principal: CurrentPrincipal) -> dict[str, Any]:
     document, delivery = service.visible_document(
         db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
@@ -225,9 +250,13 @@ def get_document(document_pk: int, db: DB, principal: CurrentPrincipal) -> dict[
     )
 
 
-@router.get("/documents/{document_pk}/package")
+@router.get(
+    "/documents/{document_pk}/package",
+    response_class=StreamingResponse,
+    responses={**binary("application/xml", "The package as kept (signed)"), **READ},
+)
 def get_package(
-    document_pk: int, db: DB, runtime: NodeRuntime, principal: CurrentPrincipal
+    document_pk: Pk, db: DB, runtime: NodeRuntime, principal: CurrentPrincipal
 ) -> StreamingResponse:
     document, _ = service.visible_document(
         db, document_pk=document_pk, agency_codes=readable_agencies(principal)
@@ -240,10 +269,17 @@ def get_package(
     )
 
 
-@router.get("/documents/{document_pk}/attachments/{position}")
+@router.get(
+    "/documents/{document_pk}/attachments/{position}",
+    response_class=StreamingResponse,
+    responses={
+        **binary("application/octet-stream", "The attachment (PDF and images inline)"),
+        **READ,
+    },
+)
 def get_attachment(
-    document_pk: int,
-    position: int,
+    document_pk: Pk,
+    position: Annotated[int, Path(ge=0, le=10_000)],
     db: DB,
     runtime: NodeRuntime,
     principal: CurrentPrincipal,
@@ -286,9 +322,14 @@ class StatusIn(BaseModel):
     recipients: list[str] | None = Field(default=None, max_length=500)
 
 
-@router.post("/documents/{document_pk}/status", status_code=201)
+@router.post(
+    "/documents/{document_pk}/status",
+    status_code=201,
+    response_model=StatusRecorded,
+    responses={**READ, **WITH_BODY, **errors(409)},
+)
 def post_status(
-    document_pk: int, data: StatusIn, db: DB, runtime: NodeRuntime, acting: StatusAuthor
+    document_pk: Pk, data: StatusIn, db: DB, runtime: NodeRuntime, acting: StatusAuthor
 ) -> dict[str, Any]:
     check_status_role(acting, data.code)
     code = acting.agency_code
@@ -315,9 +356,14 @@ class RecallIn(BaseModel):
     recipients: list[str] | None = Field(default=None, max_length=500)
 
 
-@router.post("/documents/{document_pk}/recall", status_code=201)
+@router.post(
+    "/documents/{document_pk}/recall",
+    status_code=201,
+    response_model=StatusRecorded,
+    responses={**READ, **WITH_BODY, **errors(409)},
+)
 def recall(
-    document_pk: int, data: RecallIn, db: DB, runtime: NodeRuntime, acting: Clerk
+    document_pk: Pk, data: RecallIn, db: DB, runtime: NodeRuntime, acting: Clerk
 ) -> dict[str, Any]:
     code = acting.agency_code
     rows = sc.post_status(

@@ -5,11 +5,12 @@ headers and answered in the field names the SDK reads (status, ErrorCode, ErrorD
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -33,8 +34,36 @@ from lienthong.registry.models import Agency, AgencyStatus
 from lienthong.runtime import Runtime
 from lienthong.web.deps import DB, NodeRuntime
 from lienthong.web.events import tell_refusal
+from lienthong.web.openapi import EVERYWHERE, binary, errors, raw_body
 
-router = APIRouter(tags=["national axis (VDXP) compatible"])
+
+class VdxpAnswer(BaseModel):
+    """Every answer in the SDK's own shape: `status` OK or FAIL, `ErrorCode`, `ErrorDesc`, and
+    the call's fields (`DocId`, `data`, `count` …)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["OK", "FAIL"]
+    ErrorCode: str
+    ErrorDesc: str
+
+
+_SDK_FAILURES: dict[int | str, dict[str, Any]] = {
+    code: {"model": VdxpAnswer, "description": description}
+    for code, description in (
+        (400, "A header or parameter the SDK sends is wrong (hash_mismatch, invalid_ack …)"),
+        (401, "The XroadVnpt-* signature does not authenticate the call"),
+        (403, "Not this agency's to do"),
+        (404, "No such package for this agency"),
+        (409, "Conflicts with what is stored (a DocumentId reused …)"),
+        (413, "The package is over the size limit"),
+        (422, "The package breaks a rule of QCVN 102"),
+        (429, "Too many failed calls; see Retry-After"),
+    )
+}
+DOWNLOAD = binary("application/octet-stream", "The package, as kept")
+SDK_RESPONSES = {**EVERYWHERE, **errors(408, 415), **_SDK_FAILURES}
+router = APIRouter(tags=["national axis (VDXP) compatible"], responses=SDK_RESPONSES)
 ACKS = {"done", "fail", "processing"}
 
 
@@ -106,7 +135,13 @@ async def _guarded(
         return fail(exc, exc.status_code, **on_error)
 
 
-@router.post("/sendEdoc")
+@router.post(
+    "/sendEdoc",
+    response_model=VdxpAnswer,
+    openapi_extra=raw_body(
+        "application/octet-stream", "The edXML package, then CRLF (as the SDK sends)"
+    ),
+)
 async def send_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         db.rollback()  # no lock held while the body uploads (see api.send_document)
@@ -180,7 +215,7 @@ def _when(value: Any) -> str:
     return value.astimezone(LOCAL_ZONE).strftime("%d/%m/%Y %H:%M:%S") if value else ""
 
 
-@router.post("/getReceivedEdocList")
+@router.post("/getReceivedEdocList", response_model=VdxpAnswer)
 async def received_list(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         agency = _agency(db, principal)
@@ -247,7 +282,7 @@ def _find(db: Session, agency: Agency, doc_id: str) -> tuple[str, Any, str]:
     )
 
 
-@router.post("/getEdoc")
+@router.post("/getEdoc", response_model=VdxpAnswer)
 async def get_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         doc_id = call.params.get("docid") or ""
@@ -259,7 +294,8 @@ async def get_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     return await _guarded(request, db, runtime, handle)
 
 
-@router.api_route("/downloadEdoc", methods=["GET", "POST"])
+@router.get("/downloadEdoc", responses=DOWNLOAD)
+@router.post("/downloadEdoc", responses=DOWNLOAD)
 async def download_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         doc_id = call.params.get("docid") or ""
@@ -273,7 +309,7 @@ async def download_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     return await _guarded(request, db, runtime, handle)
 
 
-@router.post("/updateStatus")
+@router.post("/updateStatus", response_model=VdxpAnswer)
 async def update_status(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         doc_id = call.params.get("docid") or ""
@@ -291,7 +327,7 @@ async def update_status(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     return await _guarded(request, db, runtime, handle)
 
 
-@router.post("/getSentEdocList")
+@router.post("/getSentEdocList", response_model=VdxpAnswer)
 async def sent_list(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         agency = _agency(db, principal)
@@ -331,7 +367,8 @@ async def sent_list(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     return await _guarded(request, db, runtime, handle)
 
 
-@router.api_route("/countReceiveEdoc", methods=["GET", "POST"])
+@router.get("/countReceiveEdoc", response_model=VdxpAnswer)
+@router.post("/countReceiveEdoc", response_model=VdxpAnswer)
 async def count_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         return ok(count=len(_received_edocs(db, _agency(db, principal))))
@@ -339,7 +376,8 @@ async def count_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     return await _guarded(request, db, runtime, handle)
 
 
-@router.api_route("/countReceiveStatus", methods=["GET", "POST"])
+@router.get("/countReceiveStatus", response_model=VdxpAnswer)
+@router.post("/countReceiveStatus", response_model=VdxpAnswer)
 async def count_status(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         return ok(count=len(_received_statuses(db, _agency(db, principal))))
@@ -347,7 +385,7 @@ async def count_status(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     return await _guarded(request, db, runtime, handle)
 
 
-@router.post("/getAgenciesList")
+@router.post("/getAgenciesList", response_model=VdxpAnswer)
 async def agencies(request: Request, db: DB, runtime: NodeRuntime) -> Any:
     async def handle(call: VerifiedCall, principal: Principal) -> Any:
         rows = db.execute(

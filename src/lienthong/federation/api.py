@@ -19,6 +19,15 @@ from lienthong.exchange.spool import chunks, spool
 from lienthong.federation import directory, inbound, outbox, peers
 from lienthong.federation.httpsig import SignatureProblem, digest_of, verify_request
 from lienthong.federation.peers import CertificateCache
+from lienthong.federation.schemas import (
+    DirectoryFeed,
+    DirectoryPushAnswer,
+    NodeInfo,
+    OutboundOut,
+    OutboundPage,
+    PeerList,
+    Receipt,
+)
 from lienthong.federation.transport import (
     RECIPIENTS,
     TO,
@@ -32,7 +41,8 @@ from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError, Conflict, Invalid, NotFound
 from lienthong.kernel.pki import pem
 from lienthong.runtime import Runtime
-from lienthong.web.deps import DB, NodeRuntime
+from lienthong.web.deps import DB, NodeRuntime, Pk
+from lienthong.web.openapi import SIGNED_IN, WITH_BODY, errors, raw_body
 
 log = logging.getLogger("lienthong.federation")
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
@@ -85,7 +95,10 @@ def _authenticate(request: Request, runtime: Runtime) -> str:
     return verified.key_id
 
 
-@router.get("/node")
+PEER_ERRORS = errors(401, 403, 404, 409, 429)
+
+
+@router.get("/node", response_model=NodeInfo, responses=errors(404))
 async def node_info(runtime: NodeRuntime) -> JSONResponse:
     """This node's code, address and certificate chain (checked by peers against the
     federation's root before they add it)."""
@@ -105,7 +118,12 @@ async def node_info(runtime: NodeRuntime) -> JSONResponse:
     )
 
 
-@router.post("/packages")
+@router.post(
+    "/packages",
+    response_model=Receipt,
+    responses={**PEER_ERRORS, **WITH_BODY},
+    openapi_extra=raw_body("application/xml", "The edXML package byte for byte, RFC 9421-signed"),
+)
 async def receive_package(request: Request, runtime: NodeRuntime) -> Response:
     """A package handed over by a peer: the body is the edXML package exactly as its sender
     signed it; the answer is a receipt signed by this node."""
@@ -165,7 +183,7 @@ def _accept(
     raise AssertionError("unreachable")
 
 
-@router.get("/directory")
+@router.get("/directory", response_model=DirectoryFeed, responses=PEER_ERRORS)
 async def directory_feed(
     request: Request,
     runtime: NodeRuntime,
@@ -186,7 +204,12 @@ async def directory_feed(
     return _signed(request, runtime, 200, {"node": runtime.settings.node_code, **page})
 
 
-@router.post("/directory")
+@router.post(
+    "/directory",
+    response_model=DirectoryPushAnswer,
+    responses={**PEER_ERRORS, **WITH_BODY},
+    openapi_extra=raw_body("application/json", "The pusher's own agency records, RFC 9421-signed"),
+)
 async def directory_push(request: Request, runtime: NodeRuntime) -> Response:
     """A peer's own agencies, pushed up: applied only for agencies that peer serves."""
     try:
@@ -252,17 +275,17 @@ async def directory_push(request: Request, runtime: NodeRuntime) -> Response:
 # ---- operators ------------------------------------------------------------------------------
 
 
-@operator.get("/peers")
+@operator.get("/peers", response_model=PeerList, responses=SIGNED_IN)
 def peer_list(db: DB, admin: NodeAdmin) -> dict[str, Any]:
     return {"items": peers.status(db)}
 
 
-@operator.get("/outbound")
+@operator.get("/outbound", response_model=OutboundPage, responses=SIGNED_IN)
 def outbound_list(
     db: DB,
     admin: NodeAdmin,
     state: Annotated[str, Query(pattern="^(queued|sent|dead)$")] = "dead",
-    peer: Annotated[str | None, Query(max_length=35)] = None,
+    peer: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._-]{1,35}$")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
@@ -275,6 +298,10 @@ def outbound_list(
     }
 
 
-@operator.post("/outbound/{outbound_id}/requeue")
-def outbound_requeue(outbound_id: int, db: DB, admin: NodeAdmin) -> dict[str, Any]:
+@operator.post(
+    "/outbound/{outbound_id}/requeue",
+    response_model=OutboundOut,
+    responses={**SIGNED_IN, **errors(404, 409)},
+)
+def outbound_requeue(outbound_id: Pk, db: DB, admin: NodeAdmin) -> dict[str, Any]:
     return outbox.outbound_json(outbox.requeue(db, outbound_id=outbound_id))

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from lienthong.kernel.clock import local_today
 from lienthong.kernel.errors import Invalid, TooManyRequests, wait_text
 from lienthong.kernel.ratelimit import Rule
 from lienthong.onestop import catalogue, fees, kpis, queries, service
 from lienthong.onestop.fees import SIGNATURE_HEADER
+from lienthong.onestop.schemas import (
+    KpiReport,
+    PaymentAnswer,
+    ProcedureOut,
+    ProcedurePage,
+    PublicDossier,
+)
 from lienthong.registry import service as registry
+from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.runtime import Runtime
-from lienthong.web.deps import DB, Lang, NodeRuntime, client_address
+from lienthong.web.deps import DB, PRINTABLE, IsoDate, Lang, NodeRuntime, client_address
+from lienthong.web.openapi import WITH_BODY, errors, raw_body
+
+# A dossier's code: its agency's code, the day, a number (service.CODE_PATTERN).
+DOSSIER_CODE = AGENCY_CODE.removesuffix("$") + r"-[0-9]{6}-[0-9]{4,6}$"
 
 router = APIRouter(prefix="/api/v1/onestop", tags=["one-stop services"])
 
@@ -50,12 +61,12 @@ def procedure_json(p: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/procedures")
+@router.get("/procedures", response_model=ProcedurePage)
 def list_procedures(
     db: DB,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    field: Annotated[str | None, Query(max_length=60)] = None,
-    online_level: Annotated[str | None, Query(max_length=16)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
+    field: Annotated[str | None, Query(max_length=60, pattern=PRINTABLE)] = None,
+    online_level: Annotated[str | None, Query(max_length=16, pattern=PRINTABLE)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
@@ -70,24 +81,30 @@ def list_procedures(
     }
 
 
-@router.get("/procedures/{code}")
-def get_procedure(code: str, db: DB) -> dict[str, Any]:
+@router.get("/procedures/{code}", response_model=ProcedureOut, responses=errors(404))
+def get_procedure(code: Annotated[str, Path(max_length=80)], db: DB) -> dict[str, Any]:
     return procedure_json(catalogue.get_procedure(db, code=code))
 
 
-@router.get("/lookup/{code}")
-def lookup(code: str, request: Request, db: DB, runtime: NodeRuntime, lang: Lang) -> dict[str, Any]:
+@router.get("/lookup/{code}", response_model=PublicDossier, responses=errors(404, 429))
+def lookup(
+    code: Annotated[str, Path(pattern=DOSSIER_CODE, description="e.g. 000.00.84.H49-251203-0001")],
+    request: Request,
+    db: DB,
+    runtime: NodeRuntime,
+    lang: Lang,
+) -> dict[str, Any]:
     """Status and timeline by dossier code; no personal data. Rate-limited per client."""
     lookup_allowed(request, runtime)
     return queries.public_view(db, service.get_dossier(db, code=code), lang)
 
 
-@router.get("/kpis")
+@router.get("/kpis", response_model=KpiReport, responses=errors(404))
 def kpi_report(
     db: DB,
-    agency: Annotated[str | None, Query(max_length=64)] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    agency: Annotated[str | None, Query(pattern=AGENCY_CODE)] = None,
+    date_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     end = date_to or local_today()
     start = date_from or end.replace(month=1, day=1)
@@ -104,7 +121,12 @@ def kpi_report(
     return out
 
 
-@router.post("/payments/callback")
+@router.post(
+    "/payments/callback",
+    response_model=PaymentAnswer,
+    responses={**WITH_BODY, **errors(400, 401, 404, 409)},
+    openapi_extra=raw_body("application/json", "The gateway's signed callback"),
+)
 async def payment_callback(request: Request, db: DB, runtime: NodeRuntime) -> dict[str, Any]:
     """Called by the payment gateway; trusted only when its signature verifies."""
     body = await request.body()

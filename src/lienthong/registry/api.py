@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from lienthong.accounts.deps import NodeAdmin
 from lienthong.kernel.errors import Invalid, TooLarge
 from lienthong.registry import service, transfer
+from lienthong.registry.codes import PATTERN
 from lienthong.registry.models import AgencyKind, AgencyStatus
 from lienthong.registry.schemas import (
     AgencyCreate,
@@ -23,26 +24,29 @@ from lienthong.registry.schemas import (
     Page,
     TreeNode,
 )
-from lienthong.web.deps import DB, AppSettings
+from lienthong.web.deps import DB, PRINTABLE, AppSettings
+from lienthong.web.openapi import SIGNED_IN, WITH_BODY, binary, errors, raw_body
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["registry"])
 
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
+Code = Annotated[str, Path(pattern=PATTERN, description="QĐ 20/2020 code, e.g. 000.00.00.H49")]
+ADMIN = {**SIGNED_IN, **WITH_BODY}
 
 
 def _one(db: DB, code: str) -> dict[str, Any]:
     return service.describe(db, [service.get_agency(db, code=code)])[0]
 
 
-@router.get("", response_model=Page[AgencyOut])
+@router.get("", response_model=Page[AgencyOut], responses=errors(404))
 def list_organizations(
     db: DB,
-    parent: Annotated[str | None, Query(max_length=64)] = None,
+    parent: Annotated[str | None, Query(pattern=PATTERN)] = None,
     level: Annotated[int | None, Query(ge=1, le=4)] = None,
     status: AgencyStatus | None = None,
     kind: AgencyKind | None = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> dict[str, Any]:
@@ -64,7 +68,11 @@ def list_organizations(
     }
 
 
-@router.get("/export.csv", response_class=StreamingResponse)
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    responses=binary("text/csv", "Every agency, in the import's columns"),
+)
 def export_organizations(db: DB) -> StreamingResponse:
     return StreamingResponse(
         transfer.export_csv(db),
@@ -73,7 +81,12 @@ def export_organizations(db: DB) -> StreamingResponse:
     )
 
 
-@router.post("/import", response_model=ImportResult)
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    responses=ADMIN,
+    openapi_extra=raw_body("text/csv", "The registry's CSV columns; all rows or none"),
+)
 async def import_organizations(
     request: Request, db: DB, settings: AppSettings, admin: NodeAdmin
 ) -> ImportResult:
@@ -95,7 +108,7 @@ async def import_organizations(
     return transfer.import_csv(db, text=text, actor=admin.name, default_node=settings.node_code)
 
 
-@router.post("", response_model=AgencyOut, status_code=201)
+@router.post("", response_model=AgencyOut, status_code=201, responses={**ADMIN, **errors(404, 409)})
 def create_organization(
     data: AgencyCreate, db: DB, settings: AppSettings, admin: NodeAdmin
 ) -> dict[str, Any]:
@@ -103,7 +116,7 @@ def create_organization(
     return service.describe(db, [agency])[0]
 
 
-@router.post("/merge", response_model=AgencyOut)
+@router.post("/merge", response_model=AgencyOut, responses={**ADMIN, **errors(404, 409)})
 def merge_organizations(data: MergeRequest, db: DB, admin: NodeAdmin) -> dict[str, Any]:
     successor = service.merge(
         db,
@@ -115,20 +128,20 @@ def merge_organizations(data: MergeRequest, db: DB, admin: NodeAdmin) -> dict[st
     return service.describe(db, [successor])[0]
 
 
-@router.get("/{code}", response_model=AgencyOut)
-def get_organization(code: str, db: DB) -> dict[str, Any]:
+@router.get("/{code}", response_model=AgencyOut, responses=errors(404))
+def get_organization(code: Code, db: DB) -> dict[str, Any]:
     return _one(db, code)
 
 
-@router.patch("/{code}", response_model=AgencyOut)
-def update_organization(code: str, data: AgencyUpdate, db: DB, admin: NodeAdmin) -> dict[str, Any]:
+@router.patch("/{code}", response_model=AgencyOut, responses={**ADMIN, **errors(404, 409)})
+def update_organization(code: Code, data: AgencyUpdate, db: DB, admin: NodeAdmin) -> dict[str, Any]:
     agency = service.update_agency(db, code=code, data=data, actor=admin.name)
     return service.describe(db, [agency])[0]
 
 
-@router.post("/{code}/dissolve", response_model=AgencyOut)
+@router.post("/{code}/dissolve", response_model=AgencyOut, responses={**ADMIN, **errors(404, 409)})
 def dissolve_organization(
-    code: str, data: DissolveRequest, db: DB, admin: NodeAdmin
+    code: Code, data: DissolveRequest, db: DB, admin: NodeAdmin
 ) -> dict[str, Any]:
     agency = service.dissolve(
         db,
@@ -140,9 +153,9 @@ def dissolve_organization(
     return service.describe(db, [agency])[0]
 
 
-@router.get("/{code}/children", response_model=Page[AgencyOut])
+@router.get("/{code}/children", response_model=Page[AgencyOut], responses=errors(404))
 def list_children(
-    code: str,
+    code: Code,
     db: DB,
     status: AgencyStatus | None = None,
     page: PageNo = 1,
@@ -159,9 +172,9 @@ def list_children(
     }
 
 
-@router.get("/{code}/tree", response_model=TreeNode)
+@router.get("/{code}/tree", response_model=TreeNode, responses=errors(404))
 def organization_tree(
-    code: str,
+    code: Code,
     db: DB,
     depth: Annotated[int, Query(ge=0, le=4)] = 2,
     include_inactive: bool = False,
@@ -169,9 +182,9 @@ def organization_tree(
     return service.tree(db, root_code=code, depth=depth, include_inactive=include_inactive)
 
 
-@router.get("/{code}/history", response_model=Page[EventOut])
+@router.get("/{code}/history", response_model=Page[EventOut], responses=errors(404))
 def organization_history(
-    code: str, db: DB, page: PageNo = 1, page_size: PageSize = 50
+    code: Code, db: DB, page: PageNo = 1, page_size: PageSize = 50
 ) -> dict[str, Any]:
     events, total = service.history(db, code=code, page=page, page_size=page_size)
     return {

@@ -20,6 +20,13 @@ _GROUPS = (
     (2, 2, "nhóm cấp 2 (Y1Y2)", "level-2 group (Y1Y2)"),
 )
 FORMAT_HINT = "V1V2V3.Z1Z2.Y1Y2.Lnn, ví dụ 000.00.00.H49"
+# The same rules as `parse_code`, as a regular expression for the API's description: a lower
+# group is set only when the groups above it are (000.05.00.H49 is not a code).
+_NZ2, _NZ3 = r"(0[1-9]|[1-9][0-9])", r"(00[1-9]|0[1-9][0-9]|[1-9][0-9]{2})"
+PATTERN = (
+    rf"^(000\.00\.00|000\.00\.{_NZ2}|000\.{_NZ2}\.{_NZ2}|{_NZ3}\.{_NZ2}\.{_NZ2})"
+    r"\.[A-Za-z][0-9]{2}$"
+)
 
 
 class InvalidAgencyCode(Invalid):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lienthong.registry.codes import PATTERN
 from lienthong.registry.models import AgencyKind, AgencyStatus
 
 T = TypeVar("T")
+AgencyCodeText = Annotated[str, Field(pattern=PATTERN)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -49,11 +51,11 @@ class AgencyOut(Contact):
 class AgencyCreate(Contact):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(max_length=64)
+    code: str = Field(pattern=PATTERN, description="QĐ 20/2020 code, e.g. 000.00.84.H49")
     name: str = Field(min_length=1, max_length=255)
     short_name: str | None = Field(default=None, max_length=120)
     kind: AgencyKind
-    parent_code: str | None = None
+    parent_code: AgencyCodeText | None = None
     admin_code: str | None = Field(default=None, pattern=r"^\d{5}$")
     serving_node: str | None = Field(default=None, max_length=35)
     illustrative: bool = False
@@ -68,24 +70,38 @@ class AgencyUpdate(Contact):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     short_name: str | None = Field(default=None, max_length=120)
     kind: AgencyKind | None = None
-    parent_code: str | None = None
+    parent_code: AgencyCodeText | None = None
     admin_code: str | None = Field(default=None, pattern=r"^\d{5}$")
     serving_node: str | None = Field(default=None, max_length=35)
     illustrative: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _required_stay_set(cls, data: Any) -> Any:
+        """Absent is unchanged; null would empty a field every agency must have."""
+        if isinstance(data, dict):
+            emptied = [
+                k
+                for k in ("name", "kind", "serving_node", "illustrative")
+                if k in data and data[k] is None
+            ]
+            if emptied:
+                raise ValueError(f"{', '.join(emptied)} cannot be null: leave it out to keep it")
+        return data
 
 
 class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source_codes: list[str] = Field(min_length=1, max_length=500)
-    successor_code: str
+    source_codes: list[AgencyCodeText] = Field(min_length=1, max_length=500)
+    successor_code: AgencyCodeText
     effective_on: date | None = None
 
 
 class DissolveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    successor_codes: list[str] = Field(default_factory=list, max_length=100)
+    successor_codes: list[AgencyCodeText] = Field(default_factory=list, max_length=100)
     effective_on: date | None = None
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator, Sequence
+from datetime import date
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from lienthong.config import Settings
@@ -55,6 +58,25 @@ def wants_json(request: Request) -> bool:
 
 
 DB = Annotated[Session, Depends(get_db)]
+# A row's id in a path: a positive 32-bit integer (larger ones cannot name a row).
+Pk = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def _iso_date(value: object) -> object:
+    """Dates in the API are ISO (2026-12-02) and nothing else: pydantic would also read a
+    number as seconds since 1970, and "0" as 01/01/1970."""
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("use an ISO date such as 2026-12-02")
+    if not isinstance(value, str | date):
+        raise ValueError("use an ISO date such as 2026-12-02")
+    return value
+
+
+# Free text in a query: printable, no control characters (a NUL cannot even be stored).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 

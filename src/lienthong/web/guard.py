@@ -70,6 +70,17 @@ class RequestGuard:
         lang = _lang(headers)
         size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
         size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+        target = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
+        if b"%00" in target or b"\x00" in target:
+            await _refuse(
+                send,
+                422,
+                "invalid_value",
+                "Đường dẫn hoặc tham số chứa ký tự NUL."
+                if lang == "vi"
+                else "The path or a parameter contains a NUL character.",
+            )
+            return
         if size > MAX_HEADER_BYTES:
             await _refuse(
                 send,
