@@ -35,8 +35,12 @@ from lienthong.kernel import blobgc, jobs
 from lienthong.kernel.errors import AppError
 from lienthong.onestop import api as onestop_api
 from lienthong.onestop import pages as onestop_pages
+from lienthong.onestop.api import DOSSIER_CODE
+from lienthong.onestop.service import check_code
 from lienthong.registry import api as registry_api
 from lienthong.registry import pages as registry_pages
+from lienthong.registry.codes import PATTERN as AGENCY_CODE
+from lienthong.registry.codes import parse_code
 from lienthong.runtime import Runtime, build_runtime
 from lienthong.web import ops
 from lienthong.web.deps import language, wants_json
@@ -86,6 +90,20 @@ def _error_response(
     )
 
 
+def _specific_refusal(exc: RequestValidationError) -> AppError | None:
+    """The domain's own refusal for a value that fails a pattern the domain checks itself
+    (an agency code, a dossier code), so that the answer says what is wrong with it."""
+    checks = {AGENCY_CODE: parse_code, DOSSIER_CODE: check_code}
+    for err in exc.errors():
+        check = checks.get((err.get("ctx") or {}).get("pattern", ""))
+        if err.get("type") == "string_pattern_mismatch" and check is not None:
+            try:
+                check(str(err.get("input", "")))
+            except AppError as refusal:
+                return refusal
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
@@ -106,6 +124,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        specific = _specific_refusal(exc)
+        if specific is not None:  # a code in the wrong form says which part is wrong
+            return _error_response(
+                request,
+                specific.status_code,
+                specific.code,
+                specific.message(language(request)),
+                specific.details,
+            )
         details = [
             {
                 "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),

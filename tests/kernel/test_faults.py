@@ -244,3 +244,9 @@ def test_a_database_lost_mid_request_answers_503(tmp_path: Path) -> None:
         factory.kw["bind"].dispose()
         engine.dispose()
         drop()  # type: ignore[operator]
+
+
+def test_a_nul_character_in_a_parameter_is_refused(client: TestClient) -> None:
+    answer = client.get("/api/v1/organizations?q=ha%00long")
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "invalid_value"

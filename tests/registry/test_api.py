@@ -335,3 +335,18 @@ def test_a_patch_cannot_empty_a_required_field(admin_client: TestClient) -> None
         answer = admin_client.patch("/api/v1/organizations/000.00.84.H49", json={field: None})
         assert answer.status_code == 422, (field, answer.text)
         assert answer.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_unit_cannot_succeed_itself_nor_sit_under_a_dissolved_parent(
+    admin_client: TestClient,
+) -> None:
+    _two_departments(admin_client)
+    itself = admin_client.post(
+        "/api/v1/organizations/merge",
+        json={"source_codes": ["000.00.28.H49"], "successor_code": "000.00.28.H49"},
+    )
+    assert (itself.status_code, error_code(itself)) == (422, "successor_is_source")
+    under_dissolved = admin_client.patch(
+        "/api/v1/organizations/000.00.28.H49", json={"parent_code": "000.00.30.H49"}
+    )
+    assert (under_dissolved.status_code, error_code(under_dissolved)) == (422, "parent_inactive")
