@@ -105,13 +105,15 @@ def test_lockout_expires_and_a_success_clears_the_count(
     settings: Settings, session_factory: sessionmaker[Session], db: Session
 ) -> None:
     _person(db)
-    runtime = build_runtime(settings.model_copy(update={"signin_account_limit": "3/2 seconds"}))
+    # A window long enough for four attempts on a loaded machine, short enough to wait out.
+    runtime = build_runtime(settings.model_copy(update={"signin_account_limit": "3/15 seconds"}))
     with TestClient(create_app(runtime.settings, session_factory, runtime)) as client:
         assert [_try(client, "vanthu", "sai") for _ in range(4)] == [401, 401, 401, 429]
         # The window lets the account through again by itself.
         wait_for(
             lambda: _try(client, "vanthu", PASSWORD) == 303,
-            timeout=20,
+            timeout=90,
+            interval=1,
             what="the lockout to expire",
         )
         assert [_try(client, "vanthu", "sai") for _ in range(3)] == [401, 401, 401]
