@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 
 from lienthong.config import Settings
 from lienthong.db import make_engine
+from lienthong.exchange.handover import Handover, Standalone
+from lienthong.federation.service import FederationHandover
 from lienthong.kernel import notify
 from lienthong.kernel.blobs import BlobStore, FileBlobStore
 from lienthong.kernel.events import EventSink, LogEventSink
@@ -28,6 +30,7 @@ class Runtime:
     limiter: RateLimiter
     notifiers: Mapping[str, notify.Notifier] = field(default_factory=dict)
     events: EventSink = field(default_factory=LogEventSink)
+    handover: Handover = field(default_factory=Standalone)
 
 
 def build_notifiers(settings: Settings) -> dict[str, notify.Notifier]:
@@ -83,4 +86,5 @@ def build_runtime(settings: Settings) -> Runtime:
         payments=LocalGateway(settings.key_dir),
         limiter=build_limiter(settings),
         notifiers=build_notifiers(settings),
+        handover=FederationHandover(settings.node_code),
     )

@@ -78,7 +78,7 @@ def test_a_refusal_never_removes_what_another_package_uses(
     assert accepted.status_code == 202, accepted.text
     sha = store.put(content).sha256
     refused = send(client, software(SNV), body.replace("Về việc".encode(), b"Ve viec", 1))
-    assert refused.json()["error"]["code"] == "document_id_conflict"  # refused after parsing
+    assert refused.json()["error"]["code"] == "bad_signature"  # refused after parsing
     assert store.exists(sha)  # the accepted document's attachment is still there
 
 

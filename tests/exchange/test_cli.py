@@ -46,10 +46,8 @@ def test_send_inbox_show_and_verify_the_log(node: str, tmp_path: Path) -> None:
     assert answer["recipients"][0]["result"] == "accepted"
     shown = json.loads(runner.invoke(app, ["doc", "show", str(answer["id"])]).stdout)
     assert shown["signature"] == "verified"
-    assert shown["recipients"][0]["state"] == "pending"
-    assert (
-        "Thử dòng lệnh" not in runner.invoke(app, ["doc", "inbox", HONG_GAI]).stdout
-    )  # not delivered yet
+    assert shown["recipients"][0]["state"] == "delivered"  # in the inbox at once; 01 follows
+    assert "Thử dòng lệnh" in runner.invoke(app, ["doc", "inbox", HONG_GAI]).stdout
     assert runner.invoke(app, ["log", "checkpoint"]).exit_code == 0
     verified = runner.invoke(app, ["log", "verify"])
     assert verified.exit_code == 0, verified.output

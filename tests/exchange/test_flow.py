@@ -160,7 +160,7 @@ def test_routing_follows_mergers_and_refuses_what_it_must(
         "recipients"
     ]
     states = {r["recipient_code"]: r["state"] for r in sent}
-    assert states == {HONG_GAI: "pending", VPCP: "waiting"}
+    assert states == {HONG_GAI: "delivered", VPCP: "waiting"}
     queued = db.scalars(
         select(Outbound).where(Outbound.document_id == response.json()["document_id"])
     ).all()
@@ -203,7 +203,7 @@ def test_statuses_follow_the_rules(
         client, snv, signed(keyed, draft_package(db, keyed, sender=SNV, to=[HONG_GAI]))
     ).json()["id"]
     early = client.post(
-        f"/api/v1/documents/{doc}/status", json={"code": "03"}, headers=ward.headers
+        f"/api/v1/documents/{doc}/status", json={"code": "05"}, headers=ward.headers
     )
     assert (early.status_code, early.json()["error"]["code"]) == (409, "status_out_of_order")
     run_jobs()

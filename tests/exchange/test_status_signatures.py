@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import statuses
+from lienthong.exchange import answers
 from lienthong.exchange.edxml.model import ResponseFor, StatusPackage
 from lienthong.exchange.edxml.reader import read_bytes
 from lienthong.exchange.edxml.signature import sign, verify
@@ -163,7 +163,7 @@ def test_an_unsigned_status_without_a_key_is_refused(
     assert [r.code for r in _rows(db, delivery)] == ["01"]
     # Nor can the node's pages or API answer for it.
     with pytest.raises(AppError) as caught:
-        statuses.post_status(
+        answers.post_status(
             db,
             runtime=keyed,
             document_pk=doc.id,

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import compose, statuses
+from lienthong.exchange import answers, compose
 from lienthong.exchange.edxml.model import DocumentPackage, ResponseFor, StatusPackage
 from lienthong.exchange.edxml.signature import sign
 from lienthong.exchange.edxml.writer import to_bytes, write_status
@@ -81,7 +81,7 @@ def _statuses(node: Node, delivery_id: int) -> list[str]:
 
 def _post(node: Node, document_pk: int, agency: str, code: str) -> None:
     with node.factory.begin() as session:
-        statuses.post_status(
+        answers.post_status(
             session,
             runtime=node.runtime,
             document_pk=document_pk,

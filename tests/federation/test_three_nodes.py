@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory, unit_of_work
-from lienthong.exchange import statuses
+from lienthong.exchange import answers
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document
 from lienthong.federation import peers
 from lienthong.federation.models import Outbound
@@ -308,7 +308,7 @@ def test_kill_the_national_axis_mid_flight_then_everything_arrives_once(
             pks = list(session.scalars(select(Document.id).where(Document.document_id.in_(ids))))
         for pk in pks:
             with unit_of_work(node.factory) as session:
-                statuses.post_status(
+                answers.post_status(
                     session,
                     runtime=node.runtime,
                     document_pk=pk,

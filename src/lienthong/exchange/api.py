@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from lienthong.accounts.deps import Acting, CurrentPrincipal, acting_for, role_refused
 from lienthong.accounts.models import SOFTWARE, Role
 from lienthong.accounts.service import Principal
-from lienthong.exchange import intake, service, validation
+from lienthong.exchange import answers, intake, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.edxml.model import StaffInfo
 from lienthong.exchange.models import Delivery, Document
@@ -27,6 +27,7 @@ from lienthong.exchange.schemas import (
     StatusRecorded,
 )
 from lienthong.exchange.spool import chunks, spool
+from lienthong.kernel.errors import NotFound
 from lienthong.registry import service as registry
 from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.registry.models import Agency
@@ -291,8 +292,6 @@ def get_attachment(
         (a for a in service.attachments(db, document) if a.position == position), None
     )
     if attachment is None:
-        from lienthong.kernel.errors import NotFound
-
         raise NotFound(
             "Không có tệp đính kèm này.", "No such attachment.", code="unknown_attachment"
         )
@@ -338,7 +337,7 @@ def post_status(
         if data.staff or data.department
         else None
     )
-    rows = sc.post_status(
+    rows = answers.post_status(
         db,
         runtime=runtime,
         document_pk=document_pk,
@@ -366,7 +365,7 @@ def recall(
     document_pk: Pk, data: RecallIn, db: DB, runtime: NodeRuntime, acting: Clerk
 ) -> dict[str, Any]:
     code = acting.agency_code
-    rows = sc.post_status(
+    rows = answers.post_status(
         db,
         runtime=runtime,
         document_pk=document_pk,

@@ -14,8 +14,10 @@ from rich.table import Table
 from lienthong.config import Settings
 from lienthong.exchange import compose, log, service
 from lienthong.exchange import statuses as sc
+from lienthong.exchange.models import Delivery, Document
 from lienthong.kernel.commands import command_unit
 from lienthong.registry import service as registry
+from lienthong.registry.models import Agency
 from lienthong.runtime import build_runtime
 
 doc_app = typer.Typer(help="Official documents: send, inbox, show.", no_args_is_help=True)
@@ -96,9 +98,6 @@ def inbox(ctx: typer.Context, code: str, page: int = 1, unread: bool = False) ->
 def show(ctx: typer.Context, document_id: int) -> None:
     """A document with each recipient's status history, as JSON."""
     with command_unit(ctx) as session:
-        from lienthong.exchange.models import Delivery, Document
-        from lienthong.registry.models import Agency
-
         document = session.get(Document, document_id)
         if document is None:
             console.print(f"[red]unknown_document[/]: {document_id}")

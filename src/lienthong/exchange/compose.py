@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import registers
+from lienthong.exchange import intake, registers
 from lienthong.exchange.edxml.errors import refuse
 from lienthong.exchange.edxml.model import (
     Attachment,
@@ -154,8 +154,6 @@ def signed_chunks(runtime: Runtime, package: DocumentPackage) -> Iterator[bytes]
 def send(session: Session, runtime: Runtime, *, sender_code: str, draft: Draft) -> dict[str, Any]:
     """Build the package, sign it with the sender's remote-signing key and take it in, as the
     composer, `doc send` and the tests do. Returns the intake answer."""
-    from lienthong.exchange import intake
-
     package = build(session, runtime, sender_code=sender_code, draft=draft)
     answer, _, _ = intake.receive(
         session,

@@ -1,130 +1,95 @@
-"""Intake: a package arrives, is verified, routed and stored in one transaction, or refused
-whole with nothing stored: the blobs it wrote (the package, its attachments, a remote
-signature) are discarded on refusal, unless another package has claimed the same content
-(kernel/blobs.py); whatever a crash leaves is for the blob collector."""
+"""Intake: a package arrives, is read and checked (exchange/reading.py) off any transaction,
+then stored: the document, its attachments, one delivery per recipient, the business it does to
+another document, and its message-log entry — or refused whole, with nothing stored and the
+blobs it wrote discarded (unless another package has claimed the same content: kernel/blobs.py).
+
+Storing is a unit of work that leaves two things for its batch: the deliveries whose 01 the
+arrivals job will write, and the log entries. Requests that arrive together are stored by the
+group committer (kernel/groupcommit.py, wired in app.py) in one transaction with one log append
+and one arrivals job; `receive` stores one package in the caller's transaction, the same way.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import log, routing
-from lienthong.exchange.edxml.errors import EdxmlError, refuse
+from lienthong.exchange import answers, business, deliveries, log, routing
 from lienthong.exchange.edxml.model import DocumentPackage, StatusPackage
-from lienthong.exchange.edxml.reader import ReadResult, read
-from lienthong.exchange.edxml.signature import sign, verify
-from lienthong.exchange.edxml.stream import Limits
+from lienthong.exchange.edxml.reader import ReadResult
+from lienthong.exchange.edxml.signature import sign
 from lienthong.exchange.edxml.writer import write_document
-from lienthong.exchange.models import Delivery, Document, DocumentAttachment
-from lienthong.kernel import jobs
+from lienthong.exchange.models import Document, DocumentAttachment
+from lienthong.exchange.reading import (
+    check_attachments,
+    check_sender,
+    read_package,
+    signature_state,
+)
 from lienthong.kernel.blobs import BlobStore, TrackedBlobs
 from lienthong.kernel.clock import utcnow
-from lienthong.kernel.errors import AppError, Conflict, Forbidden, Invalid
+from lienthong.kernel.errors import Conflict, Forbidden, Invalid
 from lienthong.registry import service as registry
 from lienthong.registry.models import Agency
-from lienthong.runtime import Runtime
 
-DELIVER_JOB = "exchange.deliver"
+if TYPE_CHECKING:
+    from lienthong.runtime import Runtime
 
-
-def read_package(
-    runtime: Runtime, chunks: Iterable[bytes], *, blobs: BlobStore | None = None
-) -> ReadResult:
-    settings = runtime.settings
-    blobs = blobs or runtime.blobs
-    writer = blobs.writer()
-    try:
-        result = read(
-            chunks,
-            blobs=blobs,
-            limits=Limits(max_bytes=settings.max_package_bytes),
-            digest_algorithms=("sha256", "sha1") if settings.allow_sha1 else ("sha256",),
-            raw=writer,
-        )
-    except BaseException:
-        writer.abort()
-        raise
-    return result
+# What a stored unit leaves for its batch (kernel/groupcommit.py merges these lists).
+ARRIVALS, LOG = "arrivals", "log"
+Contribution = dict[str, list[Any]]
+Store = Callable[[Session, Contribution], tuple[dict[str, Any], bool]]
 
 
-def check_sender(result: ReadResult, agency_code: str) -> None:
-    sender = result.package.from_.organ_id
-    if sender != agency_code:
-        raise Forbidden(
-            f"From/OrganId là {sender} nhưng thông tin xác thực là của {agency_code}: "
-            "chỉ gửi được văn bản của chính cơ quan mình.",
-            f"From/OrganId is {sender} but the credentials are {agency_code}'s: "
-            "an agency may only send its own packages.",
-            code="sender_mismatch",
-            details={"from": sender, "authenticated": agency_code},
-        )
+def finish(session: Session, batch: Contribution) -> None:
+    """What a batch of stored units does once: one arrivals job, one log append (last, so the
+    log's lock is held only until the commit that follows)."""
+    deliveries.enqueue_arrivals(session, batch.get(ARRIVALS, []))
+    log.append_many(session, batch.get(LOG, []))
 
 
-def signature_state(
-    runtime: Runtime, result: ReadResult, *, may_remote_sign: bool
-) -> tuple[str, str | None]:
-    """verified (with the signer's subject), remote (the node will sign) or unsigned."""
-    package = result.package
-    if package.signature is not None:
-        leaf = verify(
-            package.signature,
-            result.stream,
-            sender_code=package.from_.organ_id,
-            keys=runtime.keys,
-            allow_sha1=runtime.settings.allow_sha1,
-            served_by=runtime.settings.node_code,
-        )
-        return "verified", leaf.subject.rfc4514_string()
-    if may_remote_sign and runtime.keys.identity(package.from_.organ_id) is not None:
-        return "remote", None
-    if runtime.settings.signature_required:
-        raise refuse(
-            "signature_required",
-            "Gói tin phải được ký số (XML-DSig). Cơ quan chưa có chữ ký số có thể bật ký số từ xa.",
-            "The package must carry an XML-DSig signature; agencies without a token can enable remote signing.",
-        )
-    return "unsigned", None
+def log_entry(direction: str, kind: str, sender: str, document_id: str, sha: str) -> dict[str, str]:
+    return {
+        "direction": direction,
+        "kind": kind,
+        "sender_code": sender,
+        "document_id": document_id,
+        "package_sha256": sha,
+    }
 
 
-def check_attachments(package: DocumentPackage) -> None:
-    manifest = {m.content_id for m in package.manifest}
-    bodies = {a.content_id for a in package.attachments}
-    problems = []
-    if manifest != bodies:
-        problems.append(
-            {
-                "only_in_manifest": sorted(manifest - bodies),
-                "only_in_body": sorted(bodies - manifest),
-            }
-        )
-    empty = [a.content_id for a in package.attachments if a.blob is None]
-    if problems or empty:
-        raise refuse(
-            "attachment_mismatch",
-            "Danh mục tệp (edXMLManifest) và phần đính kèm (AttachmentEncoded) không khớp theo ContentId.",
-            "The manifest (edXMLManifest) and the attachments (AttachmentEncoded) disagree on ContentId.",
-            mismatch=problems,
-            without_content=empty,
-        )
+@dataclass
+class Arrival:
+    """A document package read and checked, ready to be stored."""
+
+    result: ReadResult
+    package: DocumentPackage
+    sender: Agency
+    signature: str
+    signer_subject: str | None
+    routes: list[routing.Route]
+    results: list[dict[str, Any]]
+    stored_sha: str
 
 
-def receive_document(
+def prepare_document(
     session: Session,
     *,
     runtime: Runtime,
     result: ReadResult,
     agency_code: str,
     may_remote_sign: bool,
-    blobs: BlobStore | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """Store a document package; returns the answer and whether it is a repeat of a stored one."""
+    blobs: BlobStore,
+) -> Arrival:
+    """Everything that can refuse a document before it is stored and needs no write: the
+    sender, the signature, the recipients' routes, the node's remote signature."""
     package = result.package
     assert isinstance(package, DocumentPackage)
-    blobs = blobs or runtime.blobs
     check_sender(result, agency_code)
     sender = registry.get_agency(session, code=agency_code)
     if sender.serving_node != runtime.settings.node_code:
@@ -134,6 +99,28 @@ def receive_document(
             code="sender_not_served_here",
             details={"serving_node": sender.serving_node},
         )
+    check_attachments(package)
+    signature, subject = signature_state(runtime, result, may_remote_sign=may_remote_sign)
+    routes, results = routing.route_recipients(
+        session,
+        codes=[r.organ_id for r in package.to],
+        node_code=runtime.settings.node_code,
+        handover=runtime.handover,
+        visited=(runtime.settings.node_code,),
+    )
+    routing.refuse_if_nothing_routed(routes, results)
+    assert result.stream.raw_blob is not None
+    stored_sha = result.stream.raw_blob.sha256
+    if signature == "remote":
+        stored_sha = _sign_remotely(runtime, package, agency_code, blobs=blobs)
+    return Arrival(result, package, sender, signature, subject, routes, results, stored_sha)
+
+
+def store_document(
+    session: Session, *, runtime: Runtime, arrival: Arrival, into: Contribution
+) -> tuple[dict[str, Any], bool]:
+    """Store a checked document; returns its answer and whether it repeats a stored one."""
+    package, sender, result = arrival.package, arrival.sender, arrival.result
     existing = session.scalars(
         select(Document).where(
             Document.sender_id == sender.id, Document.document_id == package.document_id
@@ -143,51 +130,35 @@ def receive_document(
         if existing.package_sha256 == result.stream.sha256:
             return existing.intake_answer, True
         raise Conflict(
-            f"DocumentId {package.document_id} đã được dùng cho một gói tin khác của {agency_code}.",
-            f"DocumentId {package.document_id} was already used by {agency_code} for a different package.",
+            f"DocumentId {package.document_id} đã được dùng cho một gói tin khác của {sender.code}.",
+            f"DocumentId {package.document_id} was already used by {sender.code} for a different package.",
             code="document_id_conflict",
             details={"document_id": package.document_id, "id": existing.id},
         )
-    check_attachments(package)
-    signature, subject = signature_state(runtime, result, may_remote_sign=may_remote_sign)
-    routes, results = route_recipients(
-        session,
-        codes=[r.organ_id for r in package.to],
-        node_code=runtime.settings.node_code,
-        visited=(runtime.settings.node_code,),
-    )
-    refuse_if_nothing_routed(routes, results)
-    target = find_target(session, package, sender.id)
-    assert result.stream.raw_blob is not None
-    stored_sha = result.stream.raw_blob.sha256
-    if signature == "remote":
-        stored_sha = _sign_remotely(runtime, package, agency_code, blobs=blobs)
+    target = business.find_target(session, package, sender.id)
     document = new_document(
         session,
         result=result,
         sender=sender,
-        stored_sha=stored_sha,
-        signature=signature,
-        signer_subject=subject,
+        stored_sha=arrival.stored_sha,
+        signature=arrival.signature,
+        signer_subject=arrival.signer_subject,
         target=target,
         trace=[trace_entry(runtime.settings.node_code)],
     )
-    create_deliveries(session, runtime=runtime, document=document, routes=routes)
-    if target is not None:
-        from lienthong.exchange import service
-
-        service.apply_business(
-            session, runtime=runtime, document=document, target=target, package=package
-        )
-    answer = {"id": document.id, "document_id": package.document_id, "recipients": results}
-    document.intake_answer = answer
-    log.append(
+    deliveries.place(
         session,
-        direction="in",
-        kind="edoc",
-        sender_code=agency_code,
-        document_id=package.document_id,
-        package_sha256=result.stream.sha256,
+        runtime=runtime,
+        document=document,
+        routes=arrival.routes,
+        arrivals=into.setdefault(ARRIVALS, []),
+    )
+    if target is not None:
+        business.apply(session, runtime=runtime, document=document, target=target, package=package)
+    answer = {"id": document.id, "document_id": package.document_id, "recipients": arrival.results}
+    document.intake_answer = answer
+    into.setdefault(LOG, []).append(
+        log_entry("in", "edoc", sender.code, package.document_id, result.stream.sha256)
     )
     return answer, False
 
@@ -195,71 +166,6 @@ def receive_document(
 def trace_entry(node: str) -> dict[str, str]:
     """One hop of a package's trace: the node and when it took the package (UTC, seconds)."""
     return {"node": node, "at": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z")}
-
-
-def route_recipients(
-    session: Session, *, codes: Iterable[str], node_code: str, visited: Collection[str]
-) -> tuple[list[routing.Route], list[dict[str, Any]]]:
-    """Each recipient code resolved once: the routes to deliver on, and the answer per code.
-    `visited` are the nodes the package has passed, which it must not return to."""
-    routes: list[routing.Route] = []
-    seen: set[int] = set()
-    results: list[dict[str, Any]] = []
-    for code in codes:
-        route = routing.resolve(session, code=code, node_code=node_code, visited=visited)
-        if route.agency is not None and route.agency.id in seen:
-            results.append({"code": code, "result": "duplicate", "delivered_to": route.agency.code})
-            continue
-        if route.agency is not None:
-            seen.add(route.agency.id)
-            routes.append(route)
-            results.append(
-                {
-                    "code": code,
-                    "result": "accepted",
-                    "delivered_to": route.agency.code,
-                    "route": route.route,
-                    "note": route.note_vi,
-                    "note_en": route.note_en,
-                }
-            )
-        else:
-            results.append(
-                {
-                    "code": code,
-                    "result": "refused",
-                    "error": route.refused_code,
-                    "message": route.refused_vi,
-                    "message_en": route.refused_en,
-                    "successor_codes": route.successors,
-                }
-            )
-    return routes, results
-
-
-def refuse_if_nothing_routed(routes: list[routing.Route], results: list[dict[str, Any]]) -> None:
-    if routes:
-        return
-    refused = [r for r in results if r["result"] == "refused"]
-    if not refused:
-        raise Invalid(
-            "Gói tin không có cơ quan nhận.",
-            "The package names no recipient.",
-            code="no_valid_recipient",
-            details={"recipients": results},
-        )
-    codes = {r["error"] for r in refused}
-    first = refused[0]
-    raise Invalid(
-        first["message"]
-        if len(results) == 1
-        else "Không có cơ quan nhận nào hợp lệ; gói tin không được lưu.",
-        first["message_en"]
-        if len(results) == 1
-        else "No recipient is valid; the package was not stored.",
-        code=codes.pop() if len(codes) == 1 else "no_valid_recipient",
-        details={"recipients": results},
-    )
 
 
 def new_document(
@@ -319,80 +225,12 @@ def new_document(
     return document
 
 
-def create_deliveries(
-    session: Session, *, runtime: Runtime, document: Document, routes: list[routing.Route]
-) -> list[Delivery]:
-    """One delivery per recipient: local ones queued for the inbox, the others for their node."""
-    now = utcnow()
-    created = []
-    remote: list[tuple[Delivery, Agency]] = []
-    for route in routes:
-        assert route.agency is not None
-        waiting = route.route == "federation"
-        delivery = Delivery(
-            document_fk=document.id,
-            recipient_id=route.agency.id,
-            addressed_code=route.addressed_code,
-            route=route.route,
-            note=route.note_vi,
-            state="waiting" if waiting else "pending",
-            created_at=now,
-        )
-        session.add(delivery)
-        session.flush()
-        created.append(delivery)
-        if waiting:
-            remote.append((delivery, route.agency))
-        else:
-            jobs.enqueue(
-                session,
-                kind=DELIVER_JOB,
-                payload={"delivery_id": delivery.id},
-                max_attempts=runtime.settings.job_max_attempts,
-            )
-    if remote:
-        from lienthong.federation import outbox
-
-        outbox.queue_document(session, runtime=runtime, document=document, targets=remote)
-    return created
-
-
-def find_target(session: Session, package: DocumentPackage, sender_id: int) -> Document | None:
-    """The document a recall (1), update (2) or replacement (3) is about: each names it in its
-    own place (§5 of the reference)."""
-    kind = package.business.doc_type
-    if kind == 0:
-        return None
-    candidates: list[str | None] = []
-    if kind == 1:
-        candidates = [r.document_id for r in package.response_for]
-    elif kind == 2:
-        candidates = [package.business.document_id]
-    elif kind == 3:
-        candidates = [r.document_id for r in package.business.replacements]
-    for document_id in filter(None, candidates):
-        found = session.scalars(
-            select(Document).where(
-                Document.sender_id == sender_id, Document.document_id == document_id.strip()
-            )
-        ).first()
-        if found is not None:
-            return found
-    raise refuse(
-        "unknown_target_document",
-        "Không tìm thấy văn bản gốc mà gói thu hồi/cập nhật/thay thế nhắc đến (DocumentId của chính cơ quan gửi).",
-        "The document this recall/update/replacement is about was not found among the sender's documents.",
-        business_doc_type=kind,
-        looked_for=[c for c in candidates if c],
-    )
-
-
 def _sign_remotely(
     runtime: Runtime, package: DocumentPackage, agency_code: str, *, blobs: BlobStore
 ) -> str:
     identity = runtime.keys.identity(agency_code)
-    if identity is None:  # pragma: no cover - checked by signature_state
-        raise AppError(
+    if identity is None:  # pragma: no cover - signature_state chose remote only with a key
+        raise Invalid(
             "Không có khóa ký từ xa.", "No remote signing key.", code="signature_required"
         )
     writer = blobs.writer()
@@ -411,7 +249,16 @@ def _sign_remotely(
     return writer.finish().sha256
 
 
-def receive(
+@dataclass
+class Received:
+    """A package read and checked, and how to store it."""
+
+    kind: str  # edoc, status
+    store: Store
+    blobs: TrackedBlobs
+
+
+def take(
     session: Session,
     *,
     runtime: Runtime,
@@ -419,10 +266,10 @@ def receive(
     agency_code: str,
     may_remote_sign: bool,
     expect: str | None = None,
-) -> tuple[dict[str, Any], bool, str]:
-    """Any package: a document or a status. Returns (answer, repeated, kind). `expect`
-    ("edoc" or "status") refuses the other kind before anything is stored. On refusal the
-    blobs this package wrote are discarded."""
+) -> Received:
+    """Read and check any package (a document or a status) without writing to the database;
+    `expect` ("edoc" or "status") refuses the other kind. The blobs written so far are
+    discarded when anything refuses it, here or when it is stored."""
     blobs = TrackedBlobs(runtime.blobs)
     try:
         result = read_package(runtime, chunks, blobs=blobs)
@@ -434,30 +281,65 @@ def receive(
                 code="messagetype_mismatch",
                 details={"messagetype": expect, "package": kind},
             )
-        if isinstance(result.package, StatusPackage):
-            from lienthong.exchange import statuses  # statuses builds on intake's checks
+        if kind == "status":
 
-            answer, repeated = statuses.receive_status_package(
-                session,
-                runtime=runtime,
-                result=result,
-                agency_code=agency_code,
-                may_remote_sign=may_remote_sign,
-                blobs=blobs,
-            )
-        else:
-            answer, repeated = receive_document(
-                session,
-                runtime=runtime,
-                result=result,
-                agency_code=agency_code,
-                may_remote_sign=may_remote_sign,
-                blobs=blobs,
-            )
+            def store_status(session: Session, into: Contribution) -> tuple[dict[str, Any], bool]:
+                return answers.receive_status_package(
+                    session,
+                    runtime=runtime,
+                    result=result,
+                    agency_code=agency_code,
+                    may_remote_sign=may_remote_sign,
+                    blobs=blobs,
+                    log_entries=into.setdefault(LOG, []),
+                )
+
+            return Received(kind, store_status, blobs)
+        arrival = prepare_document(
+            session,
+            runtime=runtime,
+            result=result,
+            agency_code=agency_code,
+            may_remote_sign=may_remote_sign,
+            blobs=blobs,
+        )
+
+        def store(session: Session, into: Contribution) -> tuple[dict[str, Any], bool]:
+            return store_document(session, runtime=runtime, arrival=arrival, into=into)
+
+        return Received(kind, store, blobs)
     except BaseException:
         blobs.discard()
         raise
-    return answer, repeated, kind
 
 
-__all__ = ["DELIVER_JOB", "EdxmlError", "read_package", "receive", "receive_document"]
+def receive(
+    session: Session,
+    *,
+    runtime: Runtime,
+    chunks: Iterable[bytes],
+    agency_code: str,
+    may_remote_sign: bool,
+    expect: str | None = None,
+) -> tuple[dict[str, Any], bool, str]:
+    """Take and store one package in the caller's transaction (the composer, the CLI, tests).
+    Returns (answer, repeated, kind)."""
+    received = take(
+        session,
+        runtime=runtime,
+        chunks=chunks,
+        agency_code=agency_code,
+        may_remote_sign=may_remote_sign,
+        expect=expect,
+    )
+    try:
+        into: Contribution = {}
+        answer, repeated = received.store(session, into)
+        finish(session, into)
+    except BaseException:
+        received.blobs.discard()
+        raise
+    return answer, repeated, received.kind
+
+
+__all__ = ["Arrival", "Received", "finish", "receive", "take"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -46,24 +47,41 @@ def append(
     document_id: str,
     package_sha256: str,
 ) -> LogEntry:
+    return append_many(
+        session,
+        [
+            {
+                "direction": direction,
+                "kind": kind,
+                "sender_code": sender_code,
+                "document_id": document_id,
+                "package_sha256": package_sha256,
+            }
+        ],
+    )[0]
+
+
+def append_many(session: Session, entries: Sequence[Mapping[str, str]]) -> list[LogEntry]:
+    """Extend the chain by `entries`, in order, with one read of its head and one insert.
+
+    Call it last in the transaction: on PostgreSQL the chain's lock is held from here until
+    commit, so appends of concurrent transactions queue only for their commit, not for
+    anything else they do."""
+    if not entries:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    last = session.scalars(select(LogEntry).order_by(LogEntry.id.desc()).limit(1)).first()
-    prev = last.entry_hash if last is not None else GENESIS
-    entry = LogEntry(
-        at=utcnow(),
-        direction=direction,
-        kind=kind,
-        sender_code=sender_code,
-        document_id=document_id,
-        package_sha256=package_sha256,
-        prev_hash=prev,
-        entry_hash="",
-    )
-    entry.entry_hash = _entry_hash(prev, entry)
-    session.add(entry)
+    prev = session.scalar(select(LogEntry.entry_hash).order_by(LogEntry.id.desc()).limit(1))
+    prev = prev or GENESIS
+    now = utcnow()
+    rows = []
+    for values in entries:
+        entry = LogEntry(at=now, prev_hash=prev, entry_hash="", **values)
+        entry.entry_hash = prev = _entry_hash(prev, entry)
+        rows.append(entry)
+    session.add_all(rows)
     session.flush()
-    return entry
+    return rows
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from lienthong.accounts.deps import (
     page_acting_for,
 )
 from lienthong.accounts.models import Role
-from lienthong.exchange import compose, registers, service, validation
+from lienthong.exchange import answers, compose, registers, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.api import check_status_role, readable_agencies
+from lienthong.exchange.spool import chunks as read_chunks
 from lienthong.kernel.clock import local_today
 from lienthong.kernel.errors import AppError
 from lienthong.registry import service as registry
@@ -282,7 +283,7 @@ def status_submit(
     check_status_role(
         choose_agency(principal, (Role.CLERK, Role.LEADER), software=False, requested=actor), code
     )
-    sc.post_status(
+    answers.post_status(
         db,
         runtime=runtime,
         document_pk=document.id,
@@ -305,8 +306,6 @@ async def checker_submit(
     """For vendors: what is wrong with a package, without storing anything (no sign-in needed)."""
 
     def check() -> dict[str, Any]:
-        from lienthong.exchange.spool import chunks as read_chunks
-
         return validation.validate(runtime, read_chunks(package.file))
 
     report = await run_in_threadpool(check)

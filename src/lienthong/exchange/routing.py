@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from lienthong.exchange.edxml.model import Organization
-from lienthong.kernel.errors import AppError
+from lienthong.exchange.handover import Handover
+from lienthong.kernel.errors import AppError, Invalid
 from lienthong.registry import service as registry
 from lienthong.registry.models import Agency, AgencyStatus
 
@@ -33,7 +35,14 @@ class Route:
         return self.agency is not None
 
 
-def resolve(session: Session, *, code: str, node_code: str, visited: Collection[str] = ()) -> Route:
+def resolve(
+    session: Session,
+    *,
+    code: str,
+    node_code: str,
+    handover: Handover,
+    visited: Collection[str] = (),
+) -> Route:
     """Active local agency → its inbox; merged or dissolved with exactly one successor → the
     successor (followed along a chain of reorganisations); several → refused with the list;
     unknown → refused; served by another node → queued for that node, directly when it is a
@@ -76,10 +85,8 @@ def resolve(session: Session, *, code: str, node_code: str, visited: Collection[
         )
         route.note_en = f"{code} no longer exists; the document went to its successor {agency.name} ({agency.code})."
     if agency.serving_node != node_code:
-        from lienthong.federation import peers
-
         target = agency.serving_node
-        hop = peers.next_hop(session, own=node_code, dest=target, visited=visited)
+        hop = handover.next_hop(session, own=node_code, dest=target, visited=visited)
         if hop is None:
             route.agency = None
             route.refused_code = "no_route_to_node"
@@ -113,4 +120,74 @@ def organization(agency: Agency) -> Organization:
         telephone=agency.phone,
         fax=agency.fax,
         website=agency.website,
+    )
+
+
+def route_recipients(
+    session: Session,
+    *,
+    codes: Iterable[str],
+    node_code: str,
+    handover: Handover,
+    visited: Collection[str],
+) -> tuple[list[Route], list[dict[str, Any]]]:
+    """Each recipient code resolved once: the routes to deliver on, and the answer per code.
+    `visited` are the nodes the package has passed, which it must not return to."""
+    routes: list[Route] = []
+    seen: set[int] = set()
+    results: list[dict[str, Any]] = []
+    for code in codes:
+        route = resolve(session, code=code, node_code=node_code, handover=handover, visited=visited)
+        if route.agency is not None and route.agency.id in seen:
+            results.append({"code": code, "result": "duplicate", "delivered_to": route.agency.code})
+            continue
+        if route.agency is not None:
+            seen.add(route.agency.id)
+            routes.append(route)
+            results.append(
+                {
+                    "code": code,
+                    "result": "accepted",
+                    "delivered_to": route.agency.code,
+                    "route": route.route,
+                    "note": route.note_vi,
+                    "note_en": route.note_en,
+                }
+            )
+        else:
+            results.append(
+                {
+                    "code": code,
+                    "result": "refused",
+                    "error": route.refused_code,
+                    "message": route.refused_vi,
+                    "message_en": route.refused_en,
+                    "successor_codes": route.successors,
+                }
+            )
+    return routes, results
+
+
+def refuse_if_nothing_routed(routes: list[Route], results: list[dict[str, Any]]) -> None:
+    if routes:
+        return
+    refused = [r for r in results if r["result"] == "refused"]
+    if not refused:
+        raise Invalid(
+            "Gói tin không có cơ quan nhận.",
+            "The package names no recipient.",
+            code="no_valid_recipient",
+            details={"recipients": results},
+        )
+    codes = {r["error"] for r in refused}
+    first = refused[0]
+    raise Invalid(
+        first["message"]
+        if len(results) == 1
+        else "Không có cơ quan nhận nào hợp lệ; gói tin không được lưu.",
+        first["message_en"]
+        if len(results) == 1
+        else "No recipient is valid; the package was not stored.",
+        code=codes.pop() if len(codes) == 1 else "no_valid_recipient",
+        details={"recipients": results},
     )

@@ -1,98 +1,18 @@
-"""The document axis after intake: delivery to inboxes, statuses, recall, update, replacement,
-and what each agency may see."""
+"""What each agency may see of the document axis: a document (if it sent or received it), its
+deliveries, attachments and status history, an inbox and a sent list."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from lienthong.exchange import statuses as sc
-from lienthong.exchange.edxml.model import (
-    DocumentPackage,
-)
 from lienthong.exchange.models import Delivery, DeliveryStatus, Document, DocumentAttachment
-from lienthong.kernel.clock import utcnow
+from lienthong.kernel.clock import start_of_local_day, utcnow
 from lienthong.kernel.errors import NotFound
 from lienthong.registry.models import Agency
-from lienthong.runtime import Runtime
-
-
-def apply_business(
-    session: Session,
-    *,
-    runtime: Runtime,
-    document: Document,
-    target: Document,
-    package: DocumentPackage,
-) -> None:
-    """Recall (13 to the recipients named), update (recipients added or removed) and
-    replacement (the old document marked replaced)."""
-    sender = session.get_one(Agency, document.sender_id)
-    kind = package.business.doc_type
-    if kind == 1:
-        codes = [t.organ_id for t in package.to]
-        for delivery in session.scalars(select(Delivery).where(Delivery.document_fk == target.id)):
-            recipient = session.get_one(Agency, delivery.recipient_id)
-            if (
-                (recipient.code in codes or delivery.addressed_code in codes)
-                and delivery.state == "delivered"
-                and not delivery.pending_request
-            ):
-                sc.record(
-                    session,
-                    delivery,
-                    code=sc.RECALL_REQUESTED,
-                    description=package.business.reason,
-                    by=sender,
-                    staff=package.business.staff,
-                    package_sha=document.package_sha256,
-                )
-    elif kind == 2:
-        from lienthong.exchange import intake, routing
-
-        for receiver in package.business.receivers:
-            route = routing.resolve(
-                session, code=receiver.organ_id, node_code=runtime.settings.node_code
-            )
-            if route.agency is None:
-                continue
-            existing = session.scalars(
-                select(Delivery).where(
-                    Delivery.document_fk == target.id, Delivery.recipient_id == route.agency.id
-                )
-            ).first()
-            if (
-                receiver.receiver_type == 0
-                and existing is not None
-                and existing.state != "withdrawn"
-            ):
-                existing.state = "withdrawn"
-                existing.note = f"Rút khỏi danh sách nhận bởi gói cập nhật {document.document_id}."
-            elif receiver.receiver_type == 1 and existing is None:
-                delivery = Delivery(
-                    document_fk=target.id,
-                    recipient_id=route.agency.id,
-                    addressed_code=receiver.organ_id,
-                    route=route.route or "local",
-                    note=f"Bổ sung bởi gói cập nhật {document.document_id}.",
-                    state="waiting" if route.route == "federation" else "pending",
-                    created_at=utcnow(),
-                )
-                session.add(delivery)
-                session.flush()
-                if delivery.state == "pending":
-                    from lienthong.kernel import jobs
-
-                    jobs.enqueue(
-                        session, kind=intake.DELIVER_JOB, payload={"delivery_id": delivery.id}
-                    )
-    elif kind == 3:
-        target.replaced_by_id = document.id
-    session.flush()
-
 
 # ---- reading ------------------------------------------------------------------------------
 
@@ -238,10 +158,6 @@ def mark_read(delivery: Delivery) -> None:
 
 
 def _day_start(day: date, plus_days: int = 0) -> datetime:
-    from datetime import timedelta
-
-    from lienthong.kernel.clock import start_of_local_day
-
     return start_of_local_day(day + timedelta(days=plus_days))
 
 

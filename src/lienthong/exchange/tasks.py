@@ -1,21 +1,36 @@
-"""Exchange jobs: deliver a document to a local inbox; sign the message log's head now and then."""
+"""Exchange jobs: the 01 of deliveries placed in inboxes; the message log's head signed now and
+then (periodic)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lienthong.exchange import intake, log, statuses
+from lienthong.exchange import arrivals, deliveries, log
 from lienthong.kernel.jobs import Handler, JobContext
-from lienthong.runtime import Runtime
+
+if TYPE_CHECKING:
+    from lienthong.runtime import Runtime
 
 CHECKPOINT_JOB = "exchange.log_checkpoint"  # periodic: see app.periodic_jobs
+# Deliveries of an older version of the node, each its own job: their 01 like any other.
+LEGACY_DELIVER_JOB = "exchange.deliver"
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
-    def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
-        statuses.deliver(ctx.session, runtime=runtime, delivery_id=int(payload["delivery_id"]))
+    def write_arrivals(ctx: JobContext, payload: dict[str, Any]) -> None:
+        ids = [int(i) for i in payload.get("delivery_ids", [])]
+        arrivals.write_arrivals(ctx.session, runtime=runtime, delivery_ids=ids)
+
+    def legacy_deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
+        arrivals.place_pending(
+            ctx.session, runtime=runtime, delivery_id=int(payload["delivery_id"])
+        )
 
     def checkpoint(ctx: JobContext, payload: dict[str, Any]) -> None:
         log.checkpoint(ctx.session, keys=runtime.keys)
 
-    return {intake.DELIVER_JOB: deliver, CHECKPOINT_JOB: checkpoint}
+    return {
+        deliveries.ARRIVALS_JOB: write_arrivals,
+        LEGACY_DELIVER_JOB: legacy_deliver,
+        CHECKPOINT_JOB: checkpoint,
+    }

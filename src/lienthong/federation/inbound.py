@@ -10,20 +10,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import intake, log, statuses
+from lienthong.exchange import answers, business, deliveries, intake, log, routing
 from lienthong.exchange.edxml.errors import refuse
 from lienthong.exchange.edxml.model import DocumentPackage, Organization, StatusPackage
 from lienthong.exchange.edxml.reader import ReadResult
 from lienthong.exchange.edxml.signature import verify
 from lienthong.exchange.models import Delivery, Document
+from lienthong.exchange.reading import check_attachments, read_package
 from lienthong.federation import directory
 from lienthong.federation.models import Peer
 from lienthong.kernel.blobs import TrackedBlobs
-from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import Conflict, Forbidden
 from lienthong.registry import service as registry
 from lienthong.registry.codes import parse_code
-from lienthong.registry.models import Agency, AgencyStatus
+from lienthong.registry.models import Agency, AgencyKind
+from lienthong.registry.schemas import AgencyCreate
 from lienthong.runtime import Runtime
 
 
@@ -67,7 +68,7 @@ def _accept(
     trace: list[dict[str, str]],
     digest: bytes | None,
 ) -> tuple[dict[str, Any], bool]:
-    result = intake.read_package(runtime, chunks, blobs=blobs)
+    result = read_package(runtime, chunks, blobs=blobs)
     if digest is not None and bytes.fromhex(result.stream.sha256) != digest:
         raise refuse(
             "digest_mismatch",
@@ -77,13 +78,14 @@ def _accept(
     here = [*trace, intake.trace_entry(runtime.settings.node_code)]
     package = result.package
     if isinstance(package, StatusPackage):
-        answer, repeated = statuses.receive_status_package(
+        answer, repeated = answers.receive_status_package(
             session,
             runtime=runtime,
             result=result,
             agency_code=package.from_.organ_id,
             may_remote_sign=False,
             peer_trace=here,
+            blobs=blobs,
         )
         return {"kind": "status", "package_sha256": result.stream.sha256, **answer}, repeated
     assert isinstance(package, DocumentPackage)
@@ -117,28 +119,24 @@ def _sender(
                 code="unknown_sender",
                 details={"code": organization.organ_id, "peer": peer},
             )
-        code = parse_code(organization.organ_id)
-        now = utcnow()
-        name = _cut(organization.organ_name, 255) or str(code)
-        agency = Agency(
-            code=str(code),
-            name=name,
-            kind="other",
-            level=code.level,
-            status=AgencyStatus.ACTIVE.value,
-            organization_in_charge=_cut(organization.organization_in_charge, 255),
-            address=_cut(organization.organ_add, 255),
-            email=_cut(organization.email, 255),
-            phone=_cut(organization.telephone, 64),
-            fax=_cut(organization.fax, 64),
-            website=_cut(organization.website, 255),
-            serving_node=peer,
-            search_text=registry.search_text_for(name, None, str(code))[:700],
-            created_at=now,
-            updated_at=now,
+        code = str(parse_code(organization.organ_id))
+        agency = registry.create_agency(
+            session,
+            data=AgencyCreate(
+                code=code,
+                name=_cut(organization.organ_name, 255) or code,
+                kind=AgencyKind.OTHER,
+                serving_node=peer,
+                organization_in_charge=_cut(organization.organization_in_charge, 255),
+                address=_cut(organization.organ_add, 255),
+                email=_cut(organization.email, 255),
+                phone=_cut(organization.telephone, 64),
+                fax=_cut(organization.fax, 64),
+                website=_cut(organization.website, 255),
+            ),
+            actor=f"node:{peer}",
+            default_node=peer,
         )
-        session.add(agency)
-        session.flush()
     if agency.serving_node == own:
         raise Forbidden(
             f"{agency.code} do chính nút này phục vụ: nút khác không gửi thay được.",
@@ -183,7 +181,7 @@ def accept_document(
             code="recipient_not_addressed",
             details={"not_in_to": strays},
         )
-    intake.check_attachments(package)
+    check_attachments(package)
     if package.signature is None:
         if runtime.settings.signature_required:
             raise refuse(
@@ -202,8 +200,12 @@ def accept_document(
             served_by=sender.serving_node,
         )
         signature, subject = "verified", leaf.subject.rfc4514_string()
-    routes, results = intake.route_recipients(
-        session, codes=recipients, node_code=own, visited={t["node"] for t in trace}
+    routes, results = routing.route_recipients(
+        session,
+        codes=recipients,
+        node_code=own,
+        handover=runtime.handover,
+        visited={t["node"] for t in trace},
     )
     if existing is not None:
         have = set(
@@ -221,10 +223,10 @@ def accept_document(
             return _answer(existing, results, own), True
         routes = fresh
     else:
-        intake.refuse_if_nothing_routed(routes, results)
+        routing.refuse_if_nothing_routed(routes, results)
     document = existing
     if document is None:
-        target = intake.find_target(session, package, sender.id)
+        target = business.find_target(session, package, sender.id)
         assert result.stream.raw_blob is not None
         document = intake.new_document(
             session,
@@ -239,19 +241,13 @@ def accept_document(
         )
         document.intake_answer = {}
         if target is not None:
-            from lienthong.exchange import service
-
-            service.apply_business(
+            business.apply(
                 session, runtime=runtime, document=document, target=target, package=package
             )
-    intake.create_deliveries(session, runtime=runtime, document=document, routes=routes)
-    log.append(
+    deliveries.place(session, runtime=runtime, document=document, routes=routes)
+    log.append_many(
         session,
-        direction="in",
-        kind="edoc",
-        sender_code=sender.code,
-        document_id=package.document_id,
-        package_sha256=result.stream.sha256,
+        [intake.log_entry("in", "edoc", sender.code, package.document_id, result.stream.sha256)],
     )
     return _answer(document, results, own), existing is not None
 

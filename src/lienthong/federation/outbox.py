@@ -3,11 +3,13 @@ change that calls for it, and what happens when a peer takes or refuses a packag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from lienthong.exchange.handover import StatusHandover
 from lienthong.exchange.intake import trace_entry
 from lienthong.exchange.models import Delivery, Document
 from lienthong.federation import peers
@@ -15,7 +17,6 @@ from lienthong.federation.models import Outbound, Peer
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import Invalid, NotFound
 from lienthong.registry.models import Agency
-from lienthong.runtime import Runtime
 
 QUEUED, SENT, DEAD = "queued", "sent", "dead"
 
@@ -23,14 +24,13 @@ QUEUED, SENT, DEAD = "queued", "sent", "dead"
 def queue_document(
     session: Session,
     *,
-    runtime: Runtime,
+    own: str,
     document: Document,
-    targets: list[tuple[Delivery, Agency]],
+    targets: Sequence[tuple[Delivery, Agency]],
 ) -> list[Outbound]:
     """One hand-over per next hop, naming the recipients it is for (a package addressed to a
     ministry and to another province's department may leave once, through the national axis,
     for both)."""
-    own = runtime.settings.node_code
     trace = list(document.trace or [])
     visited = {t["node"] for t in trace} | {own}
     by_hop: dict[str, list[str]] = {}
@@ -84,35 +84,24 @@ def _sender_code(session: Session, document: Document) -> str:
     return session.get_one(Agency, document.sender_id).code
 
 
-def queue_status(
-    session: Session,
-    *,
-    runtime: Runtime,
-    document: Document,
-    delivery: Delivery,
-    from_code: str,
-    by_sender: bool,
-    blob_sha256: str,
-    size: int,
-    trace: list[dict[str, str]] | None = None,
-) -> Outbound | None:
+def queue_status(session: Session, *, own: str, status: StatusHandover) -> Outbound | None:
     """A status recorded here that the other side's node must learn: a recipient's status goes
     toward the sender's node, a sender's (recall) toward the recipient's. Nothing when that
     side is served here."""
-    own = runtime.settings.node_code
-    other_id = delivery.recipient_id if by_sender else document.sender_id
+    document, delivery = status.document, status.delivery
+    other_id = delivery.recipient_id if status.by_sender else document.sender_id
     toward = session.get_one(Agency, other_id).serving_node
     if toward == own:
         return None
-    trace = list(trace or [trace_entry(own)])
+    trace = list(status.trace or [trace_entry(own)])
     hop = peers.next_hop(session, own=own, dest=toward, visited={t["node"] for t in trace} - {own})
     row = Outbound(
         kind="status",
         peer_code=hop or toward,
         document_fk=document.id,
-        blob_sha256=blob_sha256,
-        size=size,
-        origin_code=from_code,
+        blob_sha256=status.blob_sha256,
+        size=status.size,
+        origin_code=status.from_code,
         document_id=document.document_id,
         recipients=[],
         priority=document.priority,
