@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -27,12 +28,13 @@ from lienthong.accounts.deps import SignInRequired
 from lienthong.config import Settings
 from lienthong.db import make_engine, make_session_factory
 from lienthong.exchange import api as exchange_api
+from lienthong.exchange import intake, vdxp
 from lienthong.exchange import pages as exchange_pages
-from lienthong.exchange import vdxp
 from lienthong.federation import api as federation_api
 from lienthong.federation import pages as federation_pages
 from lienthong.kernel import blobgc, jobs
 from lienthong.kernel.errors import AppError
+from lienthong.kernel.groupcommit import GroupCommit
 from lienthong.onestop import api as onestop_api
 from lienthong.onestop import pages as onestop_pages
 from lienthong.onestop.api import DOSSIER_CODE
@@ -213,16 +215,36 @@ def create_app(
         session_factory = make_session_factory(make_engine(settings.database_url))
     if runtime is None:
         runtime = build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if app.state.intake_committer is not None:
+            app.state.intake_committer.close()
+
     app = FastAPI(
         title="lienthong",
         version=__version__,
         description="Trục liên thông văn bản và dịch vụ công — agency registry, document axis, one-stop services.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.runtime = runtime
     app.state.templates = make_environment()
     app.state.migration_head = migrations.head_revision()
+    # Packages that arrive together are stored in one transaction (kernel/groupcommit.py).
+    app.state.intake_committer = (
+        GroupCommit(
+            session_factory,
+            finish=intake.finish,
+            max_batch=settings.intake_batch_max,
+            max_wait=settings.intake_batch_wait_ms / 1000,
+            name="intake",
+        )
+        if settings.intake_batch_max > 1
+        else None
+    )
 
     metrics = ops.Metrics(session_factory)
     app.state.metrics = metrics

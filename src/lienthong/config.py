@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     allow_sha1: bool = False
     vdxp_prefix: str = "/vdxp"
     log_checkpoint_minutes: int = Field(default=10, ge=1)
+    # Group commit of intake: packages that arrive together (up to this many, or within this
+    # long of the first) are stored in one transaction. 1 stores each on its own.
+    intake_batch_max: int = Field(default=64, ge=1, le=1000)
+    intake_batch_wait_ms: float = Field(default=2.0, ge=0, le=100)
     # The blob collector: every few hours; spares anything written or claimed within the grace.
     blob_gc_every_hours: float = Field(default=6.0, gt=0)
     blob_gc_grace_minutes: float = Field(default=60.0, ge=1)

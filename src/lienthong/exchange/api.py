@@ -129,9 +129,10 @@ async def send_document(
     body = await spool(request.stream(), limit=runtime.settings.max_package_bytes)
     try:
         answer, repeated, _ = await run_in_threadpool(
-            intake.receive,
+            intake.take_and_store,
             db,
             runtime=runtime,
+            committer=request.app.state.intake_committer,
             chunks=chunks(body),
             agency_code=code,
             may_remote_sign=principal.kind == "system",

@@ -34,6 +34,7 @@ from lienthong.exchange.reading import (
 from lienthong.kernel.blobs import BlobStore, TrackedBlobs
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import Conflict, Forbidden, Invalid
+from lienthong.kernel.groupcommit import GroupCommit
 from lienthong.registry import service as registry
 from lienthong.registry.models import Agency
 
@@ -342,4 +343,47 @@ def receive(
     return answer, repeated, received.kind
 
 
-__all__ = ["Arrival", "Received", "finish", "receive", "take"]
+def take_and_store(
+    session: Session,
+    *,
+    runtime: Runtime,
+    committer: GroupCommit | None,
+    chunks: Iterable[bytes],
+    agency_code: str,
+    may_remote_sign: bool,
+    expect: str | None = None,
+) -> tuple[dict[str, Any], bool, str]:
+    """For the API: read and check the package in this thread, then hand its storing to the
+    group committer and wait for its batch to commit (or store it here when there is none).
+    Runs in a worker thread."""
+    if committer is None:
+        return receive(
+            session,
+            runtime=runtime,
+            chunks=chunks,
+            agency_code=agency_code,
+            may_remote_sign=may_remote_sign,
+            expect=expect,
+        )
+    try:
+        received = take(
+            session,
+            runtime=runtime,
+            chunks=chunks,
+            agency_code=agency_code,
+            may_remote_sign=may_remote_sign,
+            expect=expect,
+        )
+    finally:
+        # The reads are done: hold no transaction while the batch writes (on SQLite a
+        # transaction here would hold the write lock the committer waits for).
+        session.rollback()
+    try:
+        answer, repeated = committer.run(received.store)
+    except BaseException:
+        received.blobs.discard()
+        raise
+    return answer, repeated, received.kind
+
+
+__all__ = ["Arrival", "Received", "finish", "receive", "take", "take_and_store"]

@@ -160,9 +160,10 @@ async def send_edoc(request: Request, db: DB, runtime: NodeRuntime) -> Any:
                 )
             kind = call.params.get("messagetype", "edoc")
             answer, _, _ = await run_in_threadpool(
-                intake.receive,
+                intake.take_and_store,
                 db,
                 runtime=runtime,
+                committer=request.app.state.intake_committer,
                 chunks=chunks(body, size),
                 agency_code=principal.grants[0].agency_code,
                 may_remote_sign=True,
