@@ -56,7 +56,10 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_real_transactions(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it cost a round trip per checkout (about five per package). A connection the
+    # server dropped fails its first statement, is invalidated by the pool, and the request
+    # answers 503 (app.py); the next checkout opens a fresh one.
+    return create_engine(url, pool_recycle=3600, **kwargs)
 
 
 def _sqlite_real_transactions(engine: Engine) -> None:

@@ -229,14 +229,16 @@ def issue_credential(
 
 
 def credential_principal(session: Session, *, system_id: str, secret: str) -> Principal | None:
-    row = session.scalars(
-        select(SystemCredential).where(SystemCredential.system_id == system_id)
+    found = session.execute(
+        select(SystemCredential, Agency)
+        .join(Agency, Agency.id == SystemCredential.agency_id)
+        .where(SystemCredential.system_id == system_id)
     ).first()
+    row, agency = (found[0], found[1]) if found is not None else (None, None)
     expected = row.secret_hash if row else hash_secret("x" * 43)
     if not hmac.compare_digest(expected, hash_secret(secret)) or row is None or row.revoked_at:
         return None
-    agency = session.get_one(Agency, row.agency_id)
-    if agency.status != "active":
+    if agency is None or agency.status != "active":
         return None
     return Principal(
         kind="system",

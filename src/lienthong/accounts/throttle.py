@@ -8,6 +8,8 @@ lets it through again (the lockout expires by itself). A success clears that acc
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from lienthong.config import Settings
@@ -39,8 +41,22 @@ def _key(name: str) -> str:
     return name.strip().lower()[:120]
 
 
+# Keys found clear of any lockout in the last moment, per process: agency software calls many
+# times a second with the same id from the same address, and each check is a read of the
+# shared store. A failure forgets the key here at once; a lockout reached through another
+# process applies here within CLEAR_FOR seconds.
+CLEAR_FOR = 1.0
+_clear: dict[tuple[str, str, str], float] = {}
+_clear_lock = threading.Lock()
+
+
 def check(limiter: RateLimiter, rules: Rules, *, name: str, address: str) -> None:
     """Refuse (429 `signin_throttled`) when the account or the address is locked out."""
+    key = (rules.account.name, _key(name), address)
+    now = time.monotonic()
+    with _clear_lock:
+        if _clear.get(key, 0.0) > now:
+            return
     waits = [
         decision.retry_after
         for decision in (
@@ -49,6 +65,12 @@ def check(limiter: RateLimiter, rules: Rules, *, name: str, address: str) -> Non
         )
         if not decision.allowed
     ]
+    if not waits:
+        with _clear_lock:
+            if len(_clear) > 10_000:
+                _clear.clear()
+            _clear[key] = now + CLEAR_FOR
+        return
     if waits:
         wait = max(waits)
         raise TooManyRequests(
@@ -60,6 +82,9 @@ def check(limiter: RateLimiter, rules: Rules, *, name: str, address: str) -> Non
 
 
 def failed(limiter: RateLimiter, rules: Rules, *, name: str, address: str) -> None:
+    with _clear_lock:
+        for key in [k for k in _clear if k[1] == _key(name) or k[2] == address]:
+            del _clear[key]
     limiter.hit(rules.account, _key(name))
     limiter.hit(rules.address, address)
 

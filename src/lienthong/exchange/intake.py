@@ -36,6 +36,7 @@ from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import Conflict, Forbidden, Invalid
 from lienthong.kernel.groupcommit import GroupCommit
 from lienthong.registry import service as registry
+from lienthong.registry.cache import AGENCIES
 from lienthong.registry.models import Agency
 
 if TYPE_CHECKING:
@@ -92,7 +93,8 @@ def prepare_document(
     package = result.package
     assert isinstance(package, DocumentPackage)
     check_sender(result, agency_code)
-    sender = registry.get_agency(session, code=agency_code)
+    agencies = AGENCIES.view(session)
+    sender = agencies.find(agency_code) or registry.get_agency(session, code=agency_code)
     if sender.serving_node != runtime.settings.node_code:
         raise Forbidden(
             f"{sender.code} do nút {sender.serving_node} phục vụ: hãy gửi qua nút đó.",
@@ -108,6 +110,7 @@ def prepare_document(
         node_code=runtime.settings.node_code,
         handover=runtime.handover,
         visited=(runtime.settings.node_code,),
+        agencies=agencies,
     )
     routing.refuse_if_nothing_routed(routes, results)
     assert result.stream.raw_blob is not None
@@ -129,7 +132,7 @@ def store_document(
     ).first()
     if existing is not None:
         if existing.package_sha256 == result.stream.sha256:
-            return existing.intake_answer, True
+            return {"id": existing.id, **existing.intake_answer}, True
         raise Conflict(
             f"DocumentId {package.document_id} đã được dùng cho một gói tin khác của {sender.code}.",
             f"DocumentId {package.document_id} was already used by {sender.code} for a different package.",
@@ -146,6 +149,7 @@ def store_document(
         signer_subject=arrival.signer_subject,
         target=target,
         trace=[trace_entry(runtime.settings.node_code)],
+        answer={"document_id": package.document_id, "recipients": arrival.results},
     )
     deliveries.place(
         session,
@@ -156,8 +160,7 @@ def store_document(
     )
     if target is not None:
         business.apply(session, runtime=runtime, document=document, target=target, package=package)
-    answer = {"id": document.id, "document_id": package.document_id, "recipients": arrival.results}
-    document.intake_answer = answer
+    answer = {"id": document.id, **document.intake_answer}
     into.setdefault(LOG, []).append(
         log_entry("in", "edoc", sender.code, package.document_id, result.stream.sha256)
     )
@@ -180,6 +183,7 @@ def new_document(
     target: Document | None,
     trace: list[dict[str, str]],
     arrived_from: str | None = None,
+    answer: dict[str, Any] | None = None,
 ) -> Document:
     package = result.package
     assert isinstance(package, DocumentPackage)
@@ -202,7 +206,8 @@ def new_document(
         signature=signature,
         signer_subject=signer_subject,
         received_at=utcnow(),
-        intake_answer={},
+        # The answer to give a repeat of this package (its id is the row's own).
+        intake_answer=answer or {},
         origin_node=trace[0]["node"] if trace else None,
         arrived_from=arrived_from,
         trace=trace,
@@ -375,8 +380,11 @@ def take_and_store(
             expect=expect,
         )
     finally:
-        # The reads are done: hold no transaction while the batch writes (on SQLite a
-        # transaction here would hold the write lock the committer waits for).
+        # The reads are done. Detach what was read (the sender, the recipients) with its loaded
+        # state, so that the committer's session uses it without loading it again; then hold
+        # no transaction while the batch writes (on SQLite one here would hold the write lock
+        # the committer waits for).
+        session.expunge_all()
         session.rollback()
     try:
         answer, repeated = committer.run(received.store)

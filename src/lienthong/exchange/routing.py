@@ -12,6 +12,7 @@ from lienthong.exchange.edxml.model import Organization
 from lienthong.exchange.handover import Handover
 from lienthong.kernel.errors import AppError, Invalid
 from lienthong.registry import service as registry
+from lienthong.registry.cache import AgencyView
 from lienthong.registry.models import Agency, AgencyStatus
 
 MAX_SUCCESSION_HOPS = 8
@@ -42,6 +43,7 @@ def resolve(
     node_code: str,
     handover: Handover,
     visited: Collection[str] = (),
+    agencies: AgencyView | None = None,
 ) -> Route:
     """Active local agency → its inbox; merged or dissolved with exactly one successor → the
     successor (followed along a chain of reorganisations); several → refused with the list;
@@ -49,7 +51,11 @@ def resolve(
     peer, else through the national axis, never back through a node in `visited`."""
     route = Route(addressed_code=code)
     try:
-        agency = registry.find_agency(session, code=code)
+        agency = (
+            agencies.find(code)
+            if agencies is not None
+            else registry.find_agency(session, code=code)
+        )
     except AppError:
         agency = None
     if agency is None:
@@ -130,6 +136,7 @@ def route_recipients(
     node_code: str,
     handover: Handover,
     visited: Collection[str],
+    agencies: AgencyView | None = None,
 ) -> tuple[list[Route], list[dict[str, Any]]]:
     """Each recipient code resolved once: the routes to deliver on, and the answer per code.
     `visited` are the nodes the package has passed, which it must not return to."""
@@ -137,7 +144,14 @@ def route_recipients(
     seen: set[int] = set()
     results: list[dict[str, Any]] = []
     for code in codes:
-        route = resolve(session, code=code, node_code=node_code, handover=handover, visited=visited)
+        route = resolve(
+            session,
+            code=code,
+            node_code=node_code,
+            handover=handover,
+            visited=visited,
+            agencies=agencies,
+        )
         if route.agency is not None and route.agency.id in seen:
             results.append({"code": code, "result": "duplicate", "delivered_to": route.agency.code})
             continue

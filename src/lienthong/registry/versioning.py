@@ -24,6 +24,8 @@ from lienthong.registry.models import Agency, DirectoryCounter, Succession
 
 COUNTER_ID = 1
 CHUNK = 500
+# Set in `session.info` when a session changes agencies (registry/cache.py reads past the cache).
+CHANGED_HERE = "registry.changed"
 
 
 def current_version(session: Session) -> int:
@@ -106,6 +108,7 @@ def stamp_versions(session: Session, _flush_context: UOWTransaction, _instances:
     agencies = _changed_agencies(session)
     if not agencies:
         return
+    session.info[CHANGED_HERE] = True
     last = allocate(session, len(agencies))
     for version, agency in enumerate(agencies, start=last - len(agencies) + 1):
         agency.dir_version = version
