@@ -32,7 +32,7 @@ from lienthong.exchange import intake, vdxp
 from lienthong.exchange import pages as exchange_pages
 from lienthong.federation import api as federation_api
 from lienthong.federation import pages as federation_pages
-from lienthong.kernel import blobgc, jobs
+from lienthong.kernel import blobgc, jobs, logs
 from lienthong.kernel.errors import AppError
 from lienthong.kernel.groupcommit import GroupCommit
 from lienthong.onestop import api as onestop_api
@@ -204,6 +204,14 @@ def install_error_handlers(app: FastAPI) -> None:
             else "Có lỗi nội bộ; lỗi đã được ghi lại."
         )
         return _error_response(request, 500, "internal_error", message)
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each process of `lienthong serve --processes N` builds it: its settings from
+    the environment, its own pool, runtime and intake committer."""
+    settings = Settings()
+    logs.configure(json_lines=settings.log_json, level=settings.log_level)
+    return create_app(settings)
 
 
 def create_app(

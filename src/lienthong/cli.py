@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -49,7 +50,7 @@ def root(ctx: typer.Context) -> None:
     ctx.obj = settings
 
 
-def _serve(settings: Settings, *, with_worker: bool) -> None:
+def _serve(settings: Settings, *, with_worker: bool, processes: int = 1) -> None:
     import uvicorn
 
     from lienthong.app import create_app
@@ -61,16 +62,29 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
     runtime = build_runtime(settings)
     stop = threading.Event()
     threads = _start_workers(settings, factory, runtime, stop) if with_worker else []
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "http": JsonErrorH11Protocol,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+    }
     try:
-        uvicorn.run(
-            create_app(settings, factory, runtime),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            http=JsonErrorH11Protocol,
-            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        )
+        if processes > 1:
+            # Several processes on one socket, sharing nothing but the database, the blob
+            # folder and the rate-limit store: each builds the app from the environment, so
+            # the address chosen here is handed down through it. This process supervises
+            # them (and runs the worker threads when asked).
+            os.environ["LIENTHONG_HOST"], os.environ["LIENTHONG_PORT"] = (
+                settings.host,
+                str(settings.port),
+            )
+            uvicorn.run(
+                "lienthong.app:app_from_environment", factory=True, workers=processes, **options
+            )
+        else:
+            uvicorn.run(create_app(settings, factory, runtime), **options)
     finally:
         stop.set()
         for thread in threads:
@@ -107,10 +121,17 @@ def serve(
     with_worker: Annotated[
         bool, typer.Option("--with-worker", help="Also run the worker and forwarder in-process.")
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes", min=1, max=64, help="Serving processes sharing the port (default 1)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the API and pages (start `lienthong worker` beside it for jobs and hand-overs, or
-    give --with-worker for a one-process node)."""
-    _serve(_listen(ctx, host, port), with_worker=with_worker)
+    give --with-worker for a one-process node). `--processes N` serves from N processes on
+    one port, for a machine with N cores."""
+    _serve(_listen(ctx, host, port), with_worker=with_worker, processes=processes)
 
 
 @app.command()
