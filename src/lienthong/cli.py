@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -143,14 +144,17 @@ def worker(ctx: typer.Context) -> None:
     settings: Settings = ctx.obj
     factory = make_session_factory(make_engine(settings.database_url))
     stop = threading.Event()
+    # SIGTERM (systemd, a container's stop) ends the loops between two jobs, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threads = _start_workers(settings, factory, build_runtime(settings), stop)
     try:
-        while any(t.is_alive() for t in threads):
-            threads[0].join(timeout=1)
+        while not stop.is_set() and any(t.is_alive() for t in threads):
+            stop.wait(1)
     except KeyboardInterrupt:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=10)
+        pass
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
 
 
 @app.command()
