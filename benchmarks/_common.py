@@ -284,7 +284,7 @@ def stop_all(nodes: Sequence[NodeProcess]) -> None:
 
 # ---- CPU by stage (kernel/stages.py) ---------------------------------------------------------
 
-STAGES = ("parse", "verify", "sql", "log", "delivery", "status_sign")
+STAGES = ("auth", "parse", "verify", "sql", "log", "delivery", "status_sign")
 
 
 def stage_snapshot(

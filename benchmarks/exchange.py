@@ -15,7 +15,7 @@ clients; the clock stops when every delivery's status 01 is in the database, and
 view (GET /api/v1/documents/sent) is checked afterwards.
 
 Printed: packages/s end to end; p50/p99 of the POST; peak RSS (VmHWM) of the node's processes;
-the node's CPU per package by stage (parse, verify, sql, log, delivery, status_sign, and the
+the node's CPU per package by stage (auth, parse, verify, sql, log, delivery, status_sign, and the
 rest: HTTP and the framework), statements and commits per package (kernel/stages.py, asked of
 each process by SIGUSR1 before and after the timed run);
 the CPU the node spent per package (utime+stime of servers and workers) against the raw cost of

@@ -1,5 +1,5 @@
 """CPU per stage of the work, for the benchmarks and for anyone profiling a node: the thread CPU
-time spent in each named stage (parse, verify, sql, log, delivery, status_sign …), each stage's
+time spent in each named stage (auth, parse, verify, sql, log, delivery, status_sign …), each stage's
 own time without the stages inside it, plus the SQL statements and commits.
 
 Off by default, and then `stage()` costs one flag test. With `LIENTHONG_STAGE_REPORT=<path>` in
