@@ -74,12 +74,16 @@ def test_granted_call_answers_only_granted_items_and_is_logged(
         "ngay_sinh": "1990-05-12",
     }
     row = db.get(ShareCall, served.call_id)
-    assert row is not None and row.outcome == "ok" and row.record_count == 1
+    assert row is not None
+    assert row.outcome == "ok"
+    assert row.record_count == 1
     assert db.scalars(select(ShareSubject.subject).where(ShareSubject.call_id == row.id)).all() == [
         seed.DEMO_SUBJECT
     ]
     entry = db.get(LogEntry, row.log_entry_id)
-    assert entry is not None and entry.kind == "data" and entry.document_id == served.request_id
+    assert entry is not None
+    assert entry.kind == "data"
+    assert entry.document_id == served.request_id
     assert message_log.verify(db, keys=runtime.keys).first_broken_id is None
     assert sharelog.tampered(db) == []
     # Editing the row afterwards is detected against the chain.
@@ -171,11 +175,15 @@ def test_matrix(
         assert set(result.body["records"][0]) == set(
             fields or ["so_dinh_danh", "ho_ten", "ngay_sinh"]
         )
-        assert logged.outcome == "ok" and not events.seen
+        assert logged.outcome == "ok"
+        assert not events.seen
     else:
         assert isinstance(result, gateway.Refused)
-        assert result.error.code == expected and result.error.status_code == 403
-        assert logged.outcome == expected and logged.status == 403 and logged.record_count == 0
+        assert result.error.code == expected
+        assert result.error.status_code == 403
+        assert logged.outcome == expected
+        assert logged.status == 403
+        assert logged.record_count == 0
         [event] = events.seen
         assert event["event.action"] == "data_grant_refused"
         assert event["event.reason"] == expected
@@ -184,7 +192,8 @@ def test_matrix(
 
 def test_personal_data_needs_a_purpose(db: Session, granted: System) -> None:
     result = call(db, granted, purpose=None)
-    assert isinstance(result, gateway.Refused) and result.error.code == "purpose_required"
+    assert isinstance(result, gateway.Refused)
+    assert result.error.code == "purpose_required"
     assert (
         db.scalars(select(ShareCall.outcome).order_by(ShareCall.id.desc())).first()
         == "purpose_required"
@@ -212,7 +221,8 @@ def test_rate_limit_per_grant(db: Session, granted: System) -> None:
     outcomes = [call(db, granted, limiter=limiter) for _ in range(3)]
     assert [isinstance(o, gateway.Served) for o in outcomes] == [True, True, False]
     last = outcomes[-1]
-    assert isinstance(last, gateway.Refused) and last.error.code == "grant_rate_limited"
+    assert isinstance(last, gateway.Refused)
+    assert last.error.code == "grant_rate_limited"
     assert last.error.status_code == 429
 
 
@@ -259,8 +269,10 @@ def test_grants_are_never_edited_a_change_is_a_new_grant(db: Session, granted: S
         actor_id=None,
         reason="Bảo trì",
     )
-    assert suspended.id != first.id and suspended.replaces_id == first.id
-    assert first.state == "active" and not first.current
+    assert suspended.id != first.id
+    assert suspended.replaces_id == first.id
+    assert first.state == "active"
+    assert not first.current
     with pytest.raises(AppError) as stale:
         access.change_grant(
             db,
@@ -313,6 +325,7 @@ def test_demo_seed_has_grants_and_calls(db: Session, settings: Settings) -> None
     seed.seed_demo(db, settings=settings)
     assert len(db.scalars(select(AccessGrant)).all()) == 2
     outcomes = db.scalars(select(ShareCall.outcome).order_by(ShareCall.id)).all()
-    assert outcomes.count("ok") >= 2 and "item_not_granted" in outcomes
+    assert outcomes.count("ok") >= 2
+    assert "item_not_granted" in outcomes
     seed.seed_demo(db, settings=settings)  # a second run adds nothing
     assert len(db.scalars(select(AccessGrant)).all()) == 2
