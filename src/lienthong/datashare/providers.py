@@ -73,6 +73,17 @@ class HostedProvider:
         offset: int,
         limit: int,
     ) -> Page:
+        return self.records(session, dataset=dataset, filters=filters, offset=offset, limit=limit)
+
+    def records(
+        self,
+        session: Session,
+        *,
+        dataset: Dataset,
+        filters: Mapping[str, str],
+        offset: int,
+        limit: int,
+    ) -> Page:
         query = select(HostedRecord).where(HostedRecord.dataset_id == dataset.id)
         for name, value in filters.items():
             if name == dataset.key_item:

@@ -8,7 +8,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -118,7 +118,7 @@ def list_calls(
     return list(rows), total
 
 
-def agency_codes(session: Session, ids: set[int | None]) -> dict[int, str]:
+def agency_codes(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
