@@ -127,13 +127,17 @@ def test_upstream_failures(
     dataset, service = _upstream_dataset(db, upstream, path, timeout_ms=300)
     kind = "search" if path == "/huge" else "get"
     service.kind = kind
-    with pytest.raises(AppError) as failure:
+    provider = UpstreamProvider()
+
+    def attempt() -> object:
         if kind == "search":
-            UpstreamProvider().search(
+            return provider.search(
                 db, dataset=dataset, service=service, filters={}, offset=0, limit=10
             )
-        else:
-            UpstreamProvider().get(db, dataset=dataset, service=service, key="5700100256")
+        return provider.get(db, dataset=dataset, service=service, key="5700100256")
+
+    with pytest.raises(AppError) as failure:
+        attempt()
     assert failure.value.code == code
     assert failure.value.status_code == status
 
