@@ -218,8 +218,8 @@ def test_csv_import_all_or_nothing_with_every_bad_row(db: Session, datasets: Non
         hosted.import_file(db, dataset=dataset, text=text, geojson=False)
     assert bad.value.code == "bad_rows"
     problems = bad.value.details["errors"]
-    assert {p["row"] for p in problems} == {2, 3, 4}
-    assert any("0100233487" in p["problem"] for p in problems)
+    assert {p["line"] for p in problems} == {2, 3, 4}
+    assert any("0100233487" in p["message_en"] for p in problems)
     assert db.scalar(select(func.count()).where(HostedRecord.dataset_id == dataset.id)) == before
     done = hosted.import_file(
         db,

@@ -39,25 +39,33 @@ def _check_rows(
     check = _CHECKS.get(dataset.subject_kind or "")
     errors: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for where, values in rows:
-        unknown = [k for k in values if k not in known]
-        if unknown:
-            errors.append({"row": where, "problem": f"unknown items: {', '.join(unknown)}"})
+
+    def bad(line: int, column: str, vi: str, en: str) -> None:
+        errors.append({"line": line, "column": column, "message": vi, "message_en": en})
+
+    for line, values in rows:
+        for name in values:
+            if name not in known:
+                bad(line, name, "trường không có trong bộ dữ liệu", "no such item in the dataset")
         key = str(values.get(dataset.key_item) or "").strip()
         if not key:
-            errors.append({"row": where, "problem": f"missing key {dataset.key_item}"})
+            bad(line, dataset.key_item, "thiếu khóa", "the key is missing")
         elif key in seen:
-            errors.append({"row": where, "problem": f"key {key} repeats row {seen[key]}"})
+            bad(
+                line,
+                dataset.key_item,
+                f"khóa {key} trùng dòng {seen[key]}",
+                f"key {key} repeats line {seen[key]}",
+            )
         else:
-            seen[key] = where
+            seen[key] = line
         subject = str(values.get(dataset.subject_item or "") or "")
         if check and dataset.subject_item and not check(subject):
-            errors.append(
-                {
-                    "row": where,
-                    "problem": f"{dataset.subject_item} {subject!r} is not a valid "
-                    f"{dataset.subject_kind}",
-                }
+            bad(
+                line,
+                dataset.subject_item,
+                f"{subject!r} sai định dạng {dataset.subject_kind}",
+                f"{subject!r} is not a valid {dataset.subject_kind}",
             )
     return errors
 
@@ -159,7 +167,14 @@ def read_geojson(text: str) -> list[tuple[int, dict[str, Any]]]:
             or len(coords) < 2
             or not all(isinstance(c, int | float) for c in coords[:2])
         ):
-            bad.append({"row": n, "problem": "not a Point feature with properties"})
+            bad.append(
+                {
+                    "line": n,
+                    "column": "geometry",
+                    "message": "không phải điểm có thuộc tính",
+                    "message_en": "not a Point feature with properties",
+                }
+            )
             continue
         out.append(
             (
