@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from lienthong.accounts import service as accounts
 from lienthong.accounts.deps import SESSION_COOKIE
-from lienthong.accounts.models import Role
+from lienthong.accounts.models import Role, User
 from lienthong.datashare import seed, sharelog
 from lienthong.datashare.models import ShareCall
 from lienthong.kernel.clock import utcnow
@@ -181,7 +181,7 @@ def test_request_approval_call_and_who_used_my_data(
     # The citizen sees the call; another person sees nothing of it.
     citizen = person(client, db, "congdan.x", [])
     other = person(client, db, "congdan.y", [])
-    me = db.scalars(select(accounts.User).where(accounts.User.username == "congdan.x")).one()
+    me = db.scalars(select(User).where(User.username == "congdan.x")).one()
     sharelog.link_subject(db, user_id=me.id, subject=seed.DEMO_SUBJECT, kind="person_id")
     db.commit()
     usage = citizen.get("/api/v1/me/data-usage").json()

@@ -208,7 +208,7 @@ def test_unknown_dataset_service_item_and_bad_key(db: Session, granted: System) 
         {"fields": ("khong_co",)},
         {"key": "12345"},
     ):
-        result = call(db, granted, **kwargs)  # type: ignore[arg-type]
+        result = call(db, granted, **kwargs)
         assert isinstance(result, gateway.Refused)
         codes.append(result.error.code)
     assert codes == ["unknown_dataset", "unknown_service", "unknown_item", "bad_identifier"]

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lienthong.config import Settings
 from lienthong.datashare import catalogue, gateway, hosted, seed
 from lienthong.datashare.catalogue import Item
 from lienthong.datashare.models import DataService, Dataset, HostedRecord
@@ -155,7 +156,7 @@ def test_breaker_opens_after_failures(db: Session, datasets: None, upstream: str
 
 
 def test_gateway_through_upstream_filters_items_and_logs_failures(
-    db: Session, settings: object, datasets: None, upstream: str
+    db: Session, settings: Settings, datasets: None, upstream: str
 ) -> None:
     from lienthong.datashare import access
     from tests.datashare.conftest import ask, make_system
@@ -174,7 +175,7 @@ def test_gateway_through_upstream_filters_items_and_logs_failures(
         request = access.request_access(
             db,
             settings=settings,
-            consumer_code=seed.HONG_GAI,  # type: ignore[arg-type]
+            consumer_code=seed.HONG_GAI,
             ask=ask(
                 system.system_id,
                 dataset="dn-upstream",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse, Response
@@ -28,7 +28,22 @@ from lienthong.web.openapi import errors
 router = APIRouter(tags=["open data (CKAN-compatible)"])
 ACTION = "/api/3/action"
 MAX_ROWS = 1000  # CKAN's default rows_max
+F = TypeVar("F", bound=Callable[..., Any])
 HELP = "lienthong open data: CKAN action API subset (read only)"
+
+
+def action(name: str, **kwargs: Any) -> Callable[[F], F]:
+    """Both paths CKAN answers on: `/api/3/action/…` and the unversioned `/api/action/…`
+    that ckanapi calls."""
+
+    def register(func: F) -> F:
+        router.api_route(f"{ACTION}/{name}", methods=["GET", "POST"], **kwargs)(func)
+        router.api_route(
+            f"/api/action/{name}", methods=["GET", "POST"], include_in_schema=False, **kwargs
+        )(func)
+        return func
+
+    return register
 
 
 def _ok(result: Any) -> dict[str, Any]:
@@ -103,7 +118,7 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.api_route(f"{ACTION}/package_list", methods=["GET", "POST"], response_model=dict[str, Any])
+@action("package_list", response_model=dict[str, Any])
 def package_list(db: DB) -> dict[str, Any]:
     names = db.scalars(
         select(Dataset.code).where(Dataset.has_open_items.is_(True)).order_by(Dataset.code)
@@ -133,9 +148,8 @@ def _int(params: dict[str, Any], name: str, default: int, high: int) -> int:
     return min(value, high)
 
 
-@router.api_route(
-    f"{ACTION}/package_search",
-    methods=["GET", "POST"],
+@action(
+    "package_search",
     response_model=dict[str, Any],
     responses=errors(400),
 )
@@ -161,9 +175,8 @@ def package_search(request: Request, db: DB, body: JsonBody = None) -> dict[str,
     )
 
 
-@router.api_route(
-    f"{ACTION}/package_show",
-    methods=["GET", "POST"],
+@action(
+    "package_show",
     response_model=dict[str, Any],
     responses=errors(400, 404),
 )
@@ -174,9 +187,8 @@ def package_show(request: Request, db: DB, body: JsonBody = None) -> dict[str, A
     return _ok(package(db, dataset, owner, _base(request)))
 
 
-@router.api_route(
-    f"{ACTION}/datastore_search",
-    methods=["GET", "POST"],
+@action(
+    "datastore_search",
     response_model=dict[str, Any],
     responses=errors(400, 404),
 )
