@@ -209,3 +209,18 @@ def test_pages_render(client: TestClient, db: Session, datasets: None) -> None:
     assert clerk.get("/du-lieu/yeu-cau").status_code == 200
     assert clerk.get("/du-lieu/nhat-ky").status_code == 200
     assert client.get("/du-lieu-cua-toi", follow_redirects=False).status_code == 303
+
+
+def test_gateway_header_and_caller_checks(client: TestClient, db: Session, datasets: None) -> None:
+    system = make_system(db, CONSUMER)
+    db.commit()
+    mismatch = client.get(
+        "/api/v1/data/khai-sinh/tra-cuu",
+        params={"key": seed.DEMO_SUBJECT},
+        headers={**basic(system), "Lienthong-Client": "someone-else"},
+    )
+    assert mismatch.status_code == 403
+    assert mismatch.json()["error"]["code"] == "client_mismatch"
+    software = client.get("/api/v1/me/data-usage", headers=basic(system))
+    assert software.json()["error"]["code"] == "person_required"
+    assert client.get("/api/v1/data/khai-sinh/tra-cuu").status_code == 401

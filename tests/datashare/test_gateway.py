@@ -329,3 +329,34 @@ def test_demo_seed_has_grants_and_calls(db: Session, settings: Settings) -> None
     assert "item_not_granted" in outcomes
     seed.seed_demo(db, settings=settings)  # a second run adds nothing
     assert len(db.scalars(select(AccessGrant)).all()) == 2
+
+
+def test_missing_key_unknown_request_and_grant(db: Session, granted: System) -> None:
+    result = call(db, granted, key="")
+    assert isinstance(result, gateway.Refused)
+    assert result.error.code == "key_required"
+    with pytest.raises(AppError) as no_request:
+        access.approve(db, request_id=999_999, acting_code=seed.JUSTICE, actor_id=None)
+    assert no_request.value.code == "unknown_request"
+    with pytest.raises(AppError) as no_grant:
+        access.change_grant(
+            db,
+            grant_id=999_999,
+            action="suspend",
+            acting_code=seed.JUSTICE,
+            actor_id=None,
+            reason="x",
+        )
+    assert no_grant.value.code == "unknown_grant"
+
+
+def test_grant_not_yet_valid(db: Session, settings: Settings, consumer: System) -> None:
+    later = ask(consumer.system_id)
+    later = access.Ask(**{**later.__dict__, "period_from": utcnow() + timedelta(days=1)})
+    request = access.request_access(
+        db, settings=settings, consumer_code=CONSUMER, ask=later, requested_by_id=None
+    )
+    access.approve(db, request_id=request.id, acting_code=seed.JUSTICE, actor_id=None)
+    result = call(db, consumer)
+    assert isinstance(result, gateway.Refused)
+    assert result.error.code == "grant_not_yet_valid"
