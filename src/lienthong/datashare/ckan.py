@@ -254,8 +254,10 @@ def _all_open_records(session: Session, dataset: Dataset) -> Iterator[dict[str, 
             yield dict(row.data)
 
 
+# Downloads are files, not API operations: kept out of the OpenAPI description like pages.
 @router.get(
     "/du-lieu-mo/{code}.csv",
+    include_in_schema=False,
     response_class=Response,
     responses={**errors(404), 200: {"content": {"text/csv": {}}, "description": "CSV"}},
 )
@@ -276,6 +278,7 @@ def open_csv(code: Annotated[str, Path(max_length=64)], db: DB) -> Response:
 
 @router.get(
     "/du-lieu-mo/{code}.geojson",
+    include_in_schema=False,
     response_model=dict[str, Any],
     responses=errors(404),
 )
@@ -290,7 +293,7 @@ def open_geojson(code: Annotated[str, Path(max_length=64)], db: DB) -> JSONRespo
     return JSONResponse(fc, media_type="application/geo+json")
 
 
-@router.get("/du-lieu-mo/dcat.jsonld", response_model=dict[str, Any])
+@router.get("/du-lieu-mo/dcat.jsonld", include_in_schema=False)
 def dcat(request: Request, db: DB) -> JSONResponse:
     """DCAT-AP catalogue of the open datasets (JSON-LD)."""
     base = _base(request)
