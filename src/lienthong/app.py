@@ -26,6 +26,9 @@ from lienthong.accounts import api as account_api
 from lienthong.accounts import pages as account_pages
 from lienthong.accounts.deps import SignInRequired
 from lienthong.config import Settings
+from lienthong.datashare import api as datashare_api
+from lienthong.datashare import ckan as datashare_ckan
+from lienthong.datashare import pages as datashare_pages
 from lienthong.db import make_engine, make_session_factory
 from lienthong.exchange import api as exchange_api
 from lienthong.exchange import intake, vdxp
@@ -274,6 +277,9 @@ def create_app(
         account_api.router,
         federation_api.router,
         federation_api.operator,
+        datashare_api.router,
+        datashare_api.me_router,
+        datashare_ckan.router,
     ):
         app.include_router(api, responses=EVERYWHERE)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)
@@ -283,6 +289,7 @@ def create_app(
         account_pages.router,
         registry_pages.router,
         federation_pages.router,
+        datashare_pages.router,
     ):
         app.include_router(pages)
     return app

@@ -15,6 +15,7 @@ from rich.table import Table
 from lienthong import migrations
 from lienthong.accounts.cli import app as user_app
 from lienthong.config import Settings
+from lienthong.datashare.cli import app as data_app
 from lienthong.db import make_engine, make_session_factory, unit_of_work
 from lienthong.exchange.cli import doc_app, log_app
 from lienthong.federation.cli import directory_app, node_app, peer_app
@@ -41,6 +42,7 @@ app.add_typer(log_app, name="log")
 app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
 app.add_typer(directory_app, name="directory")
+app.add_typer(data_app, name="data")
 console = Console()
 
 
@@ -164,6 +166,7 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port (default LIENTHONG_PORT or 8000).")] = None,
 ) -> None:
     """Migrate, seed the Quảng Ninh registry and demo accounts, and serve API + worker in one process."""
+    from lienthong.datashare import seed as datashare_seed
     from lienthong.demo import CITIZEN, DEMO_PASSWORD, seed_demo_accounts, seed_signing_keys
     from lienthong.kernel.pki import FileKeyStore
     from lienthong.onestop import catalogue
@@ -180,6 +183,7 @@ def demo(
         )
         accounts = seed_demo_accounts(session)
         catalogue.seed_procedures(session)
+        datashare_seed.seed_demo(session, settings=settings)
     runtime = build_runtime(settings)
     assert isinstance(runtime.keys, FileKeyStore)
     with (

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from lienthong.accounts import service as accounts
 from lienthong.accounts.models import Role, User
+from lienthong.config import Settings
+from lienthong.datashare import seed as datashare_seed
 from lienthong.kernel.pki import FileKeyStore
 from lienthong.onestop import catalogue
 from lienthong.registry import seed
@@ -34,6 +36,8 @@ DEMO_ACCOUNTS = (
     DemoAccount("vanthu.honggai", "Văn thư phường Hồng Gai", Role.CLERK, "Phường Hồng Gai"),
     DemoAccount("canbo.tthcc", "Cán bộ một cửa", Role.OFFICER, "TT PVHCC tỉnh"),
     DemoAccount("canbo.honggai", "Cán bộ một cửa phường Hồng Gai", Role.OFFICER, "Phường Hồng Gai"),
+    # Shared data: the owner of the birth records answers access requests.
+    DemoAccount("quantri.stp", "Quản trị Sở Tư pháp", Role.ADMIN, "Sở Tư pháp"),
 )
 CITIZEN = ("congdan", "Nguyễn Văn An")
 
@@ -101,4 +105,6 @@ def seed_all(
     catalogue.seed_procedures(session)
     if runtime is not None and isinstance(runtime.keys, FileKeyStore):
         seed_signing_keys(session, keys=runtime.keys, node_code=runtime.settings.node_code)
-    return seed_demo_accounts(session) if with_accounts else []
+    made = seed_demo_accounts(session) if with_accounts else []
+    datashare_seed.seed_demo(session, settings=runtime.settings if runtime else Settings())
+    return made

@@ -1,6 +1,7 @@
 """Every domain's models, imported once so that the metadata is complete (Alembic, tests)."""
 
 from lienthong.accounts import models as accounts_models
+from lienthong.datashare import models as datashare_models
 from lienthong.db import Base
 from lienthong.exchange import models as exchange_models
 from lienthong.federation import models as federation_models
@@ -12,6 +13,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "blobgc",
+    "datashare_models",
     "exchange_models",
     "federation_models",
     "jobs",

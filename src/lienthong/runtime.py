@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import make_url
 
 from lienthong.config import Settings
+from lienthong.datashare.providers import Providers
 from lienthong.db import make_engine
 from lienthong.exchange.handover import Handover, Standalone
 from lienthong.federation.service import FederationHandover
@@ -31,6 +32,7 @@ class Runtime:
     notifiers: Mapping[str, notify.Notifier] = field(default_factory=dict)
     events: EventSink = field(default_factory=LogEventSink)
     handover: Handover = field(default_factory=Standalone)
+    datashare: Providers = field(default_factory=Providers)  # hosted and upstream data
 
 
 def build_notifiers(settings: Settings) -> dict[str, notify.Notifier]:

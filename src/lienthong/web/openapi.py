@@ -34,6 +34,8 @@ _DESCRIPTIONS = {
     429: "Too many requests or failed sign-ins; see Retry-After",
     431: "Request headers too large",
     503: "Database unavailable or too many uploads at once; see Retry-After",
+    502: "An upstream system answered wrongly (an error, too much, malformed JSON)",
+    504: "An upstream system did not answer in time",
 }
 
 

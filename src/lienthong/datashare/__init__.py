@@ -1,0 +1,1 @@
+"""Shared data between agencies: catalogue, services, grants, gateway, sharing log."""
