@@ -122,7 +122,9 @@ class NetAlert(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     target_id: Mapped[int] = mapped_column(ForeignKey("net_target.id", ondelete="CASCADE"))
     site_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    rule: Mapped[str] = mapped_column(String(20))  # unavailable, unreachable, loss, latency, flapping, not_ready
+    rule: Mapped[str] = mapped_column(
+        String(20)
+    )  # unavailable, unreachable, loss, latency, flapping, not_ready
     severity: Mapped[str] = mapped_column(String(10))  # high, warning
     state: Mapped[str] = mapped_column(String(12), default="open", index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
@@ -159,7 +161,9 @@ class MeetingSeat(Base):
     endpoint_id: Mapped[int] = mapped_column(ForeignKey("net_endpoint.id"), primary_key=True)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
-    readiness: Mapped[str] = mapped_column(String(20), default=UNKNOWN)  # ready, link_down, not_answering
+    readiness: Mapped[str] = mapped_column(
+        String(20), default=UNKNOWN
+    )  # ready, link_down, not_answering
     checked_at: Mapped[datetime | None]
 
 

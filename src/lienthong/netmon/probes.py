@@ -198,7 +198,9 @@ class SipOptionsProbe:
             except OSError as exc:
                 return ProbeOutcome(False, detail=f"no SIP answer: {type(exc).__name__}"[:300])
         status = answer.split("\r\n", 1)[0]
-        return ProbeOutcome(True, rtt_ms=_ms(time.perf_counter() - start), loss_pct=0.0, detail=status[:300])
+        return ProbeOutcome(
+            True, rtt_ms=_ms(time.perf_counter() - start), loss_pct=0.0, detail=status[:300]
+        )
 
 
 def default_probes() -> dict[str, Probe]:
