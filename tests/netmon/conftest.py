@@ -22,7 +22,9 @@ PROVINCE = "000.00.00.H49"
 HONG_GAI = "000.00.84.H49"  # a ward of the former city of Hạ Long
 HA_LONG = "000.00.85.H49"
 QUANG_LA = "000.00.43.H49"
-LINK_HEADER = "site_code,provider,circuit_id,bandwidth_mbps,addresses,upstream_code,state,illustrative\n"
+LINK_HEADER = (
+    "site_code,provider,circuit_id,bandwidth_mbps,addresses,upstream_code,state,illustrative\n"
+)
 
 
 def add_link(
@@ -36,7 +38,8 @@ def add_link(
 ) -> ProbeTarget:
     inventory.import_links(
         db,
-        text=LINK_HEADER + f"{site},{provider},{circuit},100,{addresses},{upstream},in_service,false\n",
+        text=LINK_HEADER
+        + f"{site},{provider},{circuit},100,{addresses},{upstream},in_service,false\n",
         interval=30,
     )
     return inventory.find_target(db, name=circuit)
@@ -120,4 +123,3 @@ Content-Length: 0
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
-

@@ -28,7 +28,9 @@ def test_every_probe_honours_the_protocol() -> None:
     assert set(probes) == {"icmp", "tcp", "http", "sip"}
     for module, probe in probes.items():
         assert probe.module == module
-        outcome = probe.probe("nowhere.invalid" if module != "sip" else "sip:x@nowhere.invalid", timeout=1)
+        outcome = probe.probe(
+            "nowhere.invalid" if module != "sip" else "sip:x@nowhere.invalid", timeout=1
+        )
         assert outcome.success is False and outcome.detail
 
 
@@ -99,7 +101,14 @@ def test_sip_options_to_a_silent_port_times_out_within_its_timeout() -> None:
         silent.close()
     head = request.split("\r\n")
     assert head[0].startswith("OPTIONS sip:a@127.0.0.1:")
-    for header in ("Via: SIP/2.0/UDP ", "From: ", "To: ", "Call-ID: ", "CSeq: 1 OPTIONS", "Max-Forwards: 70"):
+    for header in (
+        "Via: SIP/2.0/UDP ",
+        "From: ",
+        "To: ",
+        "Call-ID: ",
+        "CSeq: 1 OPTIONS",
+        "Max-Forwards: 70",
+    ):
         assert any(line.startswith(header) for line in head), header
     assert ";branch=z9hG4bK" in request and ";tag=" in request
 

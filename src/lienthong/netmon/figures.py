@@ -217,12 +217,12 @@ def _labels(session: Session, targets: Sequence[ProbeTarget]) -> dict[int, str]:
     if link_ids:
         for lid, circuit in session.execute(
             select(NetLink.id, NetLink.circuit_id).where(NetLink.id.in_(link_ids))
-        ).tuples():
+        ).all():
             out[link_ids[lid]] = circuit
     if endpoint_ids:
         for eid, room in session.execute(
             select(VideoEndpoint.id, VideoEndpoint.room).where(VideoEndpoint.id.in_(endpoint_ids))
-        ).tuples():
+        ).all():
             out[endpoint_ids[eid]] = room
     return out
 

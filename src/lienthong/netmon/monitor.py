@@ -222,7 +222,9 @@ def _window_rules(session: Session, settings: Settings, target: ProbeTarget, at:
             .limit(settings.netmon_window_probes)
         )
     )
-    losses = [r.loss_pct for r in window if r.loss_pct is not None]
+    # Loss among the probes that were answered: a probe with no reply at all counts towards
+    # `unavailable`, so an outage is one alert, not two.
+    losses = [r.loss_pct for r in window if r.success and r.loss_pct is not None]
     loss = sum(losses) / len(losses) if losses else 0.0
     warn = settings.netmon_loss_warn_pct
     if target.module == "icmp" and warn < loss < 100 and target.status == UP:

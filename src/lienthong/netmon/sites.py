@@ -69,7 +69,7 @@ def areas(session: Session) -> list[tuple[str, str]]:
             select(Agency.code, Agency.name)
             .where(Agency.kind == AgencyKind.DISTRICT.value)
             .order_by(Agency.name)
-        ).tuples()
+        ).all()
     ]
 
 
@@ -77,6 +77,5 @@ def codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
     wanted = set(ids)
     if not wanted:
         return {}
-    return dict(
-        session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(wanted))).tuples()
-    )
+    rows = session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(wanted))).all()
+    return {int(agency_id): str(code) for agency_id, code in rows}
