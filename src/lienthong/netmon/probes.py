@@ -50,8 +50,9 @@ class IcmpProbe:
         self.interval = interval
 
     def probe(self, address: str, *, timeout: float) -> ProbeOutcome:
-        # Every reply must come inside the whole probe's timeout.
-        per_packet = max(0.2, timeout - self.interval * (self.count - 1))
+        # icmplib waits for each reply in turn: the whole probe, lost packets included, must
+        # fit in its timeout.
+        per_packet = max(0.05, (timeout - self.interval * (self.count - 1)) / self.count)
         try:
             host = icmplib.ping(
                 address,
