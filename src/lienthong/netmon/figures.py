@@ -182,32 +182,36 @@ def board(
     )
     total = len(targets)
     chosen = targets[(page - 1) * page_size : page * page_size]
-    labels = _labels(session, chosen)
-    return (
-        [
-            {
-                "target_id": t.id,
-                "kind": "link" if t.link_id else "endpoint",
-                "label": labels.get(t.id, ""),
-                "site_code": named[t.site_id].code,
-                "site_name": named[t.site_id].name,
-                "area_code": named[t.site_id].area_code,
-                "area_name": named[t.site_id].area_name,
-                "provider": t.provider,
-                "module": t.module,
-                "address": t.address,
-                "status": t.status,
-                "status_since": t.status_since,
-                "last_probe_at": t.last_probe_at,
-                "rtt_ms": t.last_rtt_ms,
-                "loss_pct": t.last_loss_pct,
-                "error": t.last_error,
-            }
-            for t in chosen
-        ],
-        total,
-        {s: counts.get(s, 0) for s in STATUS_ORDER},
-    )
+    return rows(session, chosen, named), total, {s: counts.get(s, 0) for s in STATUS_ORDER}
+
+
+def rows(
+    session: Session, targets: Sequence[ProbeTarget], named: dict[int, sites.Site] | None = None
+) -> list[dict[str, Any]]:
+    """What a board shows of each target."""
+    named = named or sites.sites(session, {t.site_id for t in targets})
+    labels = _labels(session, targets)
+    return [
+        {
+            "target_id": t.id,
+            "kind": "link" if t.link_id else "endpoint",
+            "label": labels.get(t.id, ""),
+            "site_code": named[t.site_id].code,
+            "site_name": named[t.site_id].name,
+            "area_code": named[t.site_id].area_code,
+            "area_name": named[t.site_id].area_name,
+            "provider": t.provider,
+            "module": t.module,
+            "address": t.address,
+            "status": t.status,
+            "status_since": t.status_since,
+            "last_probe_at": t.last_probe_at,
+            "rtt_ms": t.last_rtt_ms,
+            "loss_pct": t.last_loss_pct,
+            "error": t.last_error,
+        }
+        for t in targets
+    ]
 
 
 def _labels(session: Session, targets: Sequence[ProbeTarget]) -> dict[int, str]:
