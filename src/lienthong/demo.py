@@ -34,6 +34,7 @@ DEMO_ACCOUNTS = (
     DemoAccount("vanthu.honggai", "Văn thư phường Hồng Gai", Role.CLERK, "Phường Hồng Gai"),
     DemoAccount("canbo.tthcc", "Cán bộ một cửa", Role.OFFICER, "TT PVHCC tỉnh"),
     DemoAccount("canbo.honggai", "Cán bộ một cửa phường Hồng Gai", Role.OFFICER, "Phường Hồng Gai"),
+    DemoAccount("kythuat.mang", "Kỹ thuật mạng tỉnh", Role.NETWORK, "UBND tỉnh Quảng Ninh"),
 )
 CITIZEN = ("congdan", "Nguyễn Văn An")
 
@@ -101,4 +102,14 @@ def seed_all(
     catalogue.seed_procedures(session)
     if runtime is not None and isinstance(runtime.keys, FileKeyStore):
         seed_signing_keys(session, keys=runtime.keys, node_code=runtime.settings.node_code)
+    if runtime is not None:
+        from lienthong.netmon.demo import seed_network
+
+        settings = runtime.settings
+        seed_network(
+            session,
+            node_code=settings.node_code,
+            province_code=settings.node_agency_code,
+            interval=settings.netmon_interval_seconds,
+        )
     return seed_demo_accounts(session) if with_accounts else []
