@@ -47,23 +47,28 @@ def test_roles(clerk_client: TestClient) -> None:
 def test_import_board_figures_and_export(network_client: TestClient, db: Session) -> None:
     csv = LINK_HEADER + f"{HONG_GAI},VNPT,QN-HG-01,100,127.0.0.1,{HA_LONG},in_service,true\n"
     done = network_client.post("/api/v1/netmon/import/links", content=csv.encode())
-    assert done.status_code == 200 and done.json() == {"rows": 1, "created": 1, "updated": 0}
+    assert done.status_code == 200
+    assert done.json() == {"rows": 1, "created": 1, "updated": 0}
     bad = network_client.post(
         "/api/v1/netmon/import/links", content=(LINK_HEADER + "x,VNPT,,1,,,,\n").encode()
     )
-    assert bad.status_code == 422 and bad.json()["error"]["code"] == "netmon_import_invalid"
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "netmon_import_invalid"
     assert len(bad.json()["error"]["details"]["errors"]) == 3
     board = network_client.get("/api/v1/netmon/links", params={"area": "000.00.30.H49"}).json()
-    assert board["total"] == 1 and board["items"][0]["status"] == "unknown"
+    assert board["total"] == 1
+    assert board["items"][0]["status"] == "unknown"
     target_id = board["items"][0]["target_id"]
     figures = network_client.get(f"/api/v1/netmon/targets/{target_id}").json()
-    assert figures["target"]["label"] == "QN-HG-01" and figures["periods"] == []
+    assert figures["target"]["label"] == "QN-HG-01"
+    assert figures["periods"] == []
     assert (
         network_client.get("/api/v1/netmon/targets/999999").json()["error"]["code"]
         == "netmon_unknown_target"
     )
     sla = network_client.get("/api/v1/netmon/sla", params={"month": "2026-12"}).json()
-    assert sla["month"] == "2026-12" and sla["items"][0]["availability_pct"] is None
+    assert sla["month"] == "2026-12"
+    assert sla["items"][0]["availability_pct"] is None
     wrong = network_client.get("/api/v1/netmon/sla", params={"month": "2026-13"})
     assert wrong.json()["error"]["code"] == "netmon_invalid_month"
     exported = network_client.get("/api/v1/netmon/export/links.csv").text
@@ -84,19 +89,19 @@ def test_alerts_acknowledge_and_pages(
     acked = network_client.post(
         f"/api/v1/netmon/alerts/{alert_id}/acknowledge", json={"note": "Đã báo VNPT"}
     )
-    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+    assert acked.status_code == 200
+    assert acked.json()["state"] == "acknowledged"
     again = network_client.post(f"/api/v1/netmon/alerts/{alert_id}/acknowledge", json={"note": "x"})
     assert again.status_code == 409
     missing = network_client.post("/api/v1/netmon/alerts/999999/acknowledge", json={"note": "x"})
     assert missing.json()["error"]["code"] == "netmon_unknown_alert"
     board = network_client.get("/mang")
-    assert (
-        board.status_code == 200
-        and "UBND phường Hồng Gai" in board.text
-        and "Mất kết nối" in board.text
-    )
+    assert board.status_code == 200
+    assert "UBND phường Hồng Gai" in board.text
+    assert "Mất kết nối" in board.text
     page = network_client.get(f"/mang/muc/{target_id}")
-    assert page.status_code == 200 and "<svg" in page.text
+    assert page.status_code == 200
+    assert "<svg" in page.text
     assert "Đã báo VNPT" in network_client.get("/mang/canh-bao?state=acknowledged").text
 
 
@@ -105,9 +110,11 @@ def test_blackbox_probe_of_the_inventory_only(network_client: TestClient, db: Se
     db.commit()
     answer = network_client.get("/probe", params={"target": "QN-HG-01", "module": "icmp"})
     assert answer.status_code == 200
-    assert "probe_success 1" in answer.text and "probe_icmp_loss_ratio 0.0000" in answer.text
+    assert "probe_success 1" in answer.text
+    assert "probe_icmp_loss_ratio 0.0000" in answer.text
     outside = network_client.get("/probe", params={"target": "192.0.2.1"})
-    assert outside.status_code == 404 and outside.json()["error"]["code"] == "netmon_unknown_target"
+    assert outside.status_code == 404
+    assert outside.json()["error"]["code"] == "netmon_unknown_target"
     monitor.record(
         db,
         settings=Settings(),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lienthong.config import Settings
@@ -31,15 +31,14 @@ def test_thirty_percent_loss_is_seen_as_about_thirty(net: Network) -> None:
     host = net.host(1)
     host.netem("loss 30%")
     outcome = IcmpProbe(count=100, interval=0.002).probe(host.address, timeout=12)
-    assert outcome.success and outcome.loss_pct is not None
+    assert outcome.success
+    assert outcome.loss_pct is not None
     assert 16 <= outcome.loss_pct <= 44, outcome  # 100 packets: 30 % ± 3 standard deviations
 
 
 def _rounds(db: Session, prober: Prober, n: int) -> None:
     for _ in range(n):
-        db.execute(
-            ProbeTarget.__table__.update().values(next_due_at=utcnow() - timedelta(seconds=1))
-        )
+        db.execute(update(ProbeTarget).values(next_due_at=utcnow() - timedelta(seconds=1)))
         db.commit()
         prober.run_round()
     db.expire_all()
@@ -59,7 +58,8 @@ def test_a_200_ms_delay_trips_the_latency_rule(
     host = net.host(2)
     target = add_link(db, site=HONG_GAI, circuit="QN-HG-01", addresses=host.address)
     _rounds(db, prober, 1)
-    assert target.status == UP and (target.last_rtt_ms or 0) < 50
+    assert target.status == UP
+    assert (target.last_rtt_ms or 0) < 50
     host.netem("delay 200ms")
     _rounds(db, prober, 2)
     assert (target.last_rtt_ms or 0) >= 200
@@ -67,7 +67,9 @@ def test_a_200_ms_delay_trips_the_latency_rule(
     assert alerts.current(db, target_id=target.id, rule="latency") is None
     _rounds(db, prober, 1)
     alert = alerts.current(db, target_id=target.id, rule="latency")
-    assert alert is not None and alert.severity == "warning" and alert.data["rtt_ms"] >= 200
+    assert alert is not None
+    assert alert.severity == "warning"
+    assert alert.data["rtt_ms"] >= 200
 
 
 def test_a_host_down_opens_an_alert_closes_it_and_what_is_behind_is_unreachable(

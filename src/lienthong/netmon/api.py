@@ -18,6 +18,7 @@ from lienthong.kernel.clock import local_today, utcnow
 from lienthong.kernel.errors import Invalid, TooLarge
 from lienthong.netmon import alerts, figures, inventory, prober, sites
 from lienthong.netmon.models import MODULES, NetAlert
+from lienthong.netmon.probes import default_probes
 from lienthong.netmon.schemas import (
     Acknowledgement,
     AlertOut,
@@ -314,7 +315,7 @@ def probe(
     found = inventory.find_target(db, name=target)
     started = utcnow()
     outcome = prober.run_probe(
-        prober.default_probes(),
+        default_probes(),
         module or found.module,
         found.address,
         settings.netmon_timeout_seconds,

@@ -242,7 +242,7 @@ def network_summary(session: Session) -> dict[str, Any]:
     named = sites.sites(session, {r[0] for r in rows})
     whole: dict[str, Counter[str]] = defaultdict(Counter)
     per_area: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for site_id, what, status, n in rows:
+    for site_id, what, status, n in ((int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows):
         whole[what][status] += n
         site = named[site_id]
         per_area[(site.area_code, site.area_name)][status] += n
