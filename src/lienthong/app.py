@@ -322,11 +322,13 @@ def periodic_jobs(settings: Settings) -> dict[str, timedelta]:
     """Jobs the worker keeps one of pending, each run enqueuing the next."""
     from lienthong.exchange.tasks import CHECKPOINT_JOB
     from lienthong.netmon.tasks import PRUNE_JOB as NETMON_PRUNE_JOB
+    from lienthong.netmon.tasks import READINESS_JOB as NETMON_READINESS_JOB
 
     return {
         CHECKPOINT_JOB: timedelta(minutes=settings.log_checkpoint_minutes),
         blobgc.GC_JOB: timedelta(hours=settings.blob_gc_every_hours),
         NETMON_PRUNE_JOB: timedelta(hours=1),
+        NETMON_READINESS_JOB: timedelta(minutes=1),
     }
 
 

@@ -16,8 +16,8 @@ from lienthong.accounts.models import Role
 from lienthong.accounts.service import Principal
 from lienthong.kernel.clock import local_today, utcnow
 from lienthong.kernel.errors import Invalid, TooLarge
-from lienthong.netmon import alerts, figures, inventory, prober, sites
-from lienthong.netmon.models import MODULES, NetAlert
+from lienthong.netmon import alerts, figures, inventory, meetings, prober, sites
+from lienthong.netmon.models import MODULES, Meeting, NetAlert
 from lienthong.netmon.probes import default_probes
 from lienthong.netmon.schemas import (
     Acknowledgement,
@@ -25,6 +25,9 @@ from lienthong.netmon.schemas import (
     AlertPage,
     BoardPage,
     ImportOut,
+    MeetingIn,
+    MeetingOut,
+    MeetingPage,
     SlaReport,
     Summary,
     TargetFigures,
@@ -340,3 +343,58 @@ def probe(
             f"probe_icmp_loss_ratio {outcome.loss_pct / 100:.4f}",
         ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+def meeting_json(db: DB, meeting: Meeting) -> dict[str, Any]:
+    return {
+        "id": meeting.id,
+        "title": meeting.title,
+        "host_site_code": sites.codes(db, {meeting.host_site_id}).get(meeting.host_site_id, ""),
+        "starts_at": meeting.starts_at,
+        "ends_at": meeting.ends_at,
+        "seats": meetings.board(db, meeting=meeting),
+        "log": [
+            {"endpoint_id": e.endpoint_id, "at": e.at.isoformat(), "readiness": e.readiness}
+            for e in meetings.log(db, meeting_id=meeting.id)
+        ],
+    }
+
+
+@router.post(
+    "/meetings",
+    response_model=MeetingOut,
+    status_code=201,
+    responses={**SIGNED_IN, **WITH_BODY, **errors(404, 409)},
+)
+def book_meeting(body: MeetingIn, db: DB, who: Operator) -> dict[str, Any]:
+    """Book a meeting; refused when an endpoint is already booked at that time."""
+    meeting = meetings.book(
+        db,
+        title=body.title,
+        host_site_code=body.host_site_code,
+        starts_at=body.starts_at,
+        duration_minutes=body.duration_minutes,
+        endpoint_ids=body.endpoint_ids,
+        area_code=body.area_code,
+        actor=who.name,
+    )
+    return meeting_json(db, meeting)
+
+
+@router.get("/meetings", response_model=MeetingPage, responses=SIGNED_IN)
+def list_meetings(db: DB, _: Watcher, page: Page = 1, page_size: PageSize = 50) -> dict[str, Any]:
+    """Meetings not yet over, soonest first, each with its readiness board."""
+    rows, total = meetings.listing(db, since=utcnow(), page=page, page_size=page_size)
+    return {
+        "items": [meeting_json(db, m) for m in rows],
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+@router.get(
+    "/meetings/{meeting_id}", response_model=MeetingOut, responses={**SIGNED_IN, **errors(404)}
+)
+def get_meeting(meeting_id: Pk, db: DB, _: Watcher) -> dict[str, Any]:
+    return meeting_json(db, meetings.get(db, meeting_id=meeting_id))

@@ -113,3 +113,38 @@ class ImportOut(BaseModel):
     rows: int
     created: int
     updated: int
+
+
+class MeetingIn(BaseModel):
+    title: str = Field(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]*$")
+    host_site_code: str = Field(pattern=r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z][0-9]{2}$")
+    starts_at: datetime
+    duration_minutes: int = Field(ge=-100_000, le=24 * 60)
+    endpoint_ids: list[int] = Field(default_factory=list, max_length=1000)
+    area_code: str | None = Field(default=None, max_length=35)
+
+
+class Seat(BaseModel):
+    endpoint_id: int
+    site_code: str
+    site_name: str
+    room: str
+    readiness: str
+    checked_at: datetime | None
+
+
+class MeetingOut(BaseModel):
+    id: int
+    title: str
+    host_site_code: str
+    starts_at: datetime
+    ends_at: datetime
+    seats: list[Seat]
+    log: list[dict[str, str | int]]
+
+
+class MeetingPage(BaseModel):
+    items: list[MeetingOut]
+    total: int
+    page: int
+    page_size: int

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from lienthong.config import Settings
 from lienthong.kernel import jobs
 from lienthong.kernel.clock import utcnow
+from lienthong.netmon import meetings
 from lienthong.netmon.models import ProbeResult
 
 PRUNE_JOB = "netmon.prune"
+READINESS_JOB = "netmon.readiness"
 
 
 def prune(session: Session, *, settings: Settings) -> int:
@@ -27,4 +29,7 @@ def handlers(settings: Settings) -> dict[str, jobs.Handler]:
     def run_prune(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
         prune(ctx.session, settings=settings)
 
-    return {PRUNE_JOB: run_prune}
+    def run_readiness(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
+        meetings.check_readiness(ctx.session, settings=settings)
+
+    return {PRUNE_JOB: run_prune, READINESS_JOB: run_readiness}
