@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from lienthong.accounts.models import Role
 from lienthong.config import Settings
 from lienthong.kernel.clock import utcnow
+from lienthong.kernel.errors import AppError
 from lienthong.netmon import monitor
+from lienthong.netmon.api import parse_month
 from lienthong.netmon.probes import ProbeOutcome
 from tests.conftest import signed_in
 from tests.netmon.conftest import HA_LONG, HONG_GAI, LINK_HEADER, PROVINCE, add_link
@@ -70,7 +72,10 @@ def test_import_board_figures_and_export(network_client: TestClient, db: Session
     assert sla["month"] == "2026-12"
     assert sla["items"][0]["availability_pct"] is None
     wrong = network_client.get("/api/v1/netmon/sla", params={"month": "2026-13"})
-    assert wrong.json()["error"]["code"] == "netmon_invalid_month"
+    assert wrong.status_code == 422
+    with pytest.raises(AppError) as bad_month:
+        parse_month("2026-13")
+    assert bad_month.value.code == "netmon_invalid_month"
     exported = network_client.get("/api/v1/netmon/export/links.csv").text
     assert f"{HONG_GAI},VNPT,QN-HG-01,100,127.0.0.1,{HA_LONG},in_service,true" in exported
     summary = network_client.get("/api/v1/netmon/summary").json()

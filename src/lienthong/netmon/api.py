@@ -137,7 +137,9 @@ def sla(
     db: DB,
     settings: AppSettings,
     _: Watcher,
-    month: Annotated[str | None, Query(max_length=7, description="YYYY-MM, Vietnam time")] = None,
+    month: Annotated[
+        str | None, Query(pattern=MONTH.pattern, description="YYYY-MM, Vietnam time")
+    ] = None,
 ) -> dict[str, Any]:
     """Availability of every link over a month against its provider's target."""
     first = parse_month(month) if month else local_today().replace(day=1)
@@ -291,7 +293,7 @@ def export_endpoints(db: DB, _: Watcher) -> StreamingResponse:
 
 @blackbox.get(
     "/probe",
-    response_class=PlainTextResponse,
+    response_model=None,
     responses={
         **SIGNED_IN,
         **errors(404),
