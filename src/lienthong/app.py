@@ -38,6 +38,9 @@ from lienthong.federation import pages as federation_pages
 from lienthong.kernel import blobgc, jobs, logs
 from lienthong.kernel.errors import AppError
 from lienthong.kernel.groupcommit import GroupCommit
+from lienthong.netmon import api as netmon_api
+from lienthong.netmon import pages as netmon_pages
+from lienthong.netmon.metrics import NetmonCollector
 from lienthong.onestop import api as onestop_api
 from lienthong.onestop import pages as onestop_pages
 from lienthong.onestop.api import DOSSIER_CODE
@@ -259,6 +262,7 @@ def create_app(
 
     metrics = ops.Metrics(session_factory)
     app.state.metrics = metrics
+    metrics.registry.register(NetmonCollector(session_factory))
     app.add_middleware(
         RequestGuard,
         max_uploads=settings.max_concurrent_uploads,
@@ -280,6 +284,8 @@ def create_app(
         datashare_api.router,
         datashare_api.me_router,
         datashare_ckan.router,
+        netmon_api.router,
+        netmon_api.blackbox,
     ):
         app.include_router(api, responses=EVERYWHERE)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)
@@ -290,6 +296,7 @@ def create_app(
         registry_pages.router,
         federation_pages.router,
         datashare_pages.router,
+        netmon_pages.router,
     ):
         app.include_router(pages)
     return app
@@ -301,27 +308,34 @@ def background_loops(
     """What `lienthong worker` (and `serve --with-worker`) runs besides requests: each loop
     runs until the event is set. A domain with work of its own to keep running adds it here."""
     from lienthong.federation.forwarder import Forwarder
+    from lienthong.netmon.prober import Prober
 
     settings = runtime.settings
     worker = jobs.Worker(
         factory=factory,
         handlers=job_handlers(runtime),
         backoff_seconds=settings.job_backoff_seconds,
+        periodic=periodic_jobs(settings),
     )
     forwarder = Forwarder(factory, runtime)
     return [
         ("worker", lambda stop: worker.run_forever(stop, settings.worker_poll_seconds)),
         ("forwarder", forwarder.run_forever),
+        ("netmon-prober", Prober(factory, settings).run_forever),
     ]
 
 
 def periodic_jobs(settings: Settings) -> dict[str, timedelta]:
     """Jobs the worker keeps one of pending, each run enqueuing the next."""
     from lienthong.exchange.tasks import CHECKPOINT_JOB
+    from lienthong.netmon.tasks import PRUNE_JOB as NETMON_PRUNE_JOB
+    from lienthong.netmon.tasks import READINESS_JOB as NETMON_READINESS_JOB
 
     return {
         CHECKPOINT_JOB: timedelta(minutes=settings.log_checkpoint_minutes),
         blobgc.GC_JOB: timedelta(hours=settings.blob_gc_every_hours),
+        NETMON_PRUNE_JOB: timedelta(hours=1),
+        NETMON_READINESS_JOB: timedelta(minutes=1),
     }
 
 
@@ -337,6 +351,7 @@ def blob_columns() -> list[Any]:
 def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
     from lienthong.exchange.tasks import handlers as exchange_handlers
     from lienthong.kernel import notify
+    from lienthong.netmon.tasks import handlers as netmon_handlers
     from lienthong.registry.tasks import HANDLERS as registry_handlers
 
     def collect_blobs(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
@@ -352,4 +367,5 @@ def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         **exchange_handlers(runtime),
         **notify.handlers(runtime.notifiers),
         blobgc.GC_JOB: collect_blobs,
+        **netmon_handlers(runtime.settings),
     }

@@ -20,6 +20,7 @@ from lienthong.db import make_engine, make_session_factory, unit_of_work
 from lienthong.exchange.cli import doc_app, log_app
 from lienthong.federation.cli import directory_app, node_app, peer_app
 from lienthong.kernel import jobs, logs
+from lienthong.netmon.cli import app as net_app
 from lienthong.onestop.cli import app as onestop_app
 from lienthong.registry.cli import app as org_app
 from lienthong.registry.cli import progress_bar
@@ -41,6 +42,7 @@ app.add_typer(onestop_app, name="onestop")
 app.add_typer(log_app, name="log")
 app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
+app.add_typer(net_app, name="net")
 app.add_typer(directory_app, name="directory")
 app.add_typer(data_app, name="data")
 console = Console()
@@ -196,6 +198,16 @@ def demo(
             node_code=settings.node_code,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+    from lienthong.netmon.demo import seed_network
+
+    with unit_of_work(factory) as session:
+        links = seed_network(
+            session,
+            node_code=settings.node_code,
+            province_code=settings.node_agency_code,
+            interval=settings.netmon_interval_seconds,
+        )
+    console.print(f"Network: {links} illustrative links on loopback (probed live)")
     console.print(
         f"Registry: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )
@@ -212,7 +224,7 @@ def demo(
         )
     table.add_row(CITIZEN[0], DEMO_PASSWORD, "citizen", "—")
     console.print(table)
-    console.print(f"Pages:    {url}/  ·  registry {url}/registry")
+    console.print(f"Pages:    {url}/  ·  registry {url}/registry  ·  network {url}/mang")
     console.print(
         f"API:      {url}/api/v1/organizations/{settings.node_agency_code}  ·  docs {url}/docs"
     )

@@ -101,6 +101,26 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=8, ge=1)
     job_backoff_seconds: float = Field(default=2.0, gt=0)
 
+    # Network monitoring (netmon): probe schedule, alert rules (Zabbix's ICMP template defaults),
+    # SLA targets per provider ("VNPT=99.5,Viettel=99.5"), who is told
+    netmon_interval_seconds: int = Field(default=30, ge=1)
+    netmon_timeout_seconds: float = Field(default=5.0, gt=0)
+    netmon_round_seconds: float = Field(default=10.0, gt=0)  # how often the round job runs
+    netmon_round_max: int = Field(default=2000, ge=1)  # targets probed per round job at most
+    netmon_probe_threads: int = Field(default=64, ge=1)
+    netmon_raw_days: int = Field(default=14, ge=1)
+    netmon_down_after: int = Field(default=3, ge=1)  # consecutive failed probes
+    netmon_loss_warn_pct: float = Field(default=20.0, ge=0, le=100)
+    netmon_latency_warn_ms: float = Field(default=150.0, gt=0)
+    netmon_window_probes: int = Field(default=10, ge=1)  # the window of the loss/latency rules
+    netmon_flap_changes: int = Field(default=4, ge=2)  # status changes within the flap window
+    netmon_flap_minutes: int = Field(default=15, ge=1)
+    netmon_sla_default_pct: float = Field(default=99.0, ge=0, le=100)
+    netmon_sla_targets: str = ""
+    netmon_alert_emails: str = ""  # comma-separated
+    netmon_alert_webhook: str = ""
+    netmon_readiness_minutes: int = Field(default=30, ge=1)
+
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -38,6 +38,7 @@ DEMO_ACCOUNTS = (
     DemoAccount("canbo.honggai", "Cán bộ một cửa phường Hồng Gai", Role.OFFICER, "Phường Hồng Gai"),
     # Shared data: the owner of the birth records answers access requests.
     DemoAccount("quantri.stp", "Quản trị Sở Tư pháp", Role.ADMIN, "Sở Tư pháp"),
+    DemoAccount("kythuat.mang", "Kỹ thuật mạng tỉnh", Role.NETWORK, "UBND tỉnh Quảng Ninh"),
 )
 CITIZEN = ("congdan", "Nguyễn Văn An")
 
@@ -108,3 +109,14 @@ def seed_all(
     made = seed_demo_accounts(session) if with_accounts else []
     datashare_seed.seed_demo(session, settings=runtime.settings if runtime else Settings())
     return made
+    if runtime is not None:
+        from lienthong.netmon.demo import seed_network
+
+        settings = runtime.settings
+        seed_network(
+            session,
+            node_code=settings.node_code,
+            province_code=settings.node_agency_code,
+            interval=settings.netmon_interval_seconds,
+        )
+    return seed_demo_accounts(session) if with_accounts else []

@@ -6,6 +6,7 @@ from lienthong.db import Base
 from lienthong.exchange import models as exchange_models
 from lienthong.federation import models as federation_models
 from lienthong.kernel import blobgc, jobs, notify, ratelimit
+from lienthong.netmon import models as netmon_models
 from lienthong.onestop import models as onestop_models
 from lienthong.registry import models as registry_models
 
@@ -18,6 +19,7 @@ __all__ = [
     "federation_models",
     "jobs",
     "metadata",
+    "netmon_models",
     "notify",
     "onestop_models",
     "ratelimit",

@@ -23,6 +23,7 @@ TEMPLATE_PACKAGES = (
     "lienthong.onestop",
     "lienthong.federation",
     "lienthong.datashare",
+    "lienthong.netmon",
 )
 
 

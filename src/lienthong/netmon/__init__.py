@@ -1,0 +1,1 @@
+"""The provincial WAN and video-conference network: inventory, probes, figures, alerts."""
