@@ -7,6 +7,7 @@ from lienthong.federation import models as federation_models
 from lienthong.kernel import blobgc, jobs, notify, ratelimit
 from lienthong.onestop import models as onestop_models
 from lienthong.registry import models as registry_models
+from lienthong.security import models as security_models
 
 metadata = Base.metadata
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "onestop_models",
     "ratelimit",
     "registry_models",
+    "security_models",
 ]
