@@ -286,6 +286,7 @@ def background_loops(
     """What `lienthong worker` (and `serve --with-worker`) runs besides requests: each loop
     runs until the event is set. A domain with work of its own to keep running adds it here."""
     from lienthong.federation.forwarder import Forwarder
+    from lienthong.security.loops import security_loops
 
     settings = runtime.settings
     worker = jobs.Worker(
@@ -297,6 +298,7 @@ def background_loops(
     return [
         ("worker", lambda stop: worker.run_forever(stop, settings.worker_poll_seconds)),
         ("forwarder", forwarder.run_forever),
+        *security_loops(factory, runtime),
     ]
 
 

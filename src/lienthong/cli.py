@@ -60,7 +60,11 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
     factory = make_session_factory(make_engine(settings.database_url))
     runtime = build_runtime(settings)
     stop = threading.Event()
-    threads = _start_workers(settings, factory, runtime, stop) if with_worker else []
+    threads = (
+        _start_workers(settings, factory, runtime, stop)
+        if with_worker
+        else _start_security_flusher(factory, runtime, stop)
+    )
     try:
         uvicorn.run(
             create_app(settings, factory, runtime),
@@ -91,6 +95,20 @@ def _start_workers(
     for thread in threads:
         thread.start()
     return threads
+
+
+def _start_security_flusher(
+    factory: sessionmaker[Session], runtime: Runtime, stop: threading.Event
+) -> list[threading.Thread]:
+    """An API process without the worker still stores its own security events (sign-ins,
+    refusals) and runs the rules on them; listeners stay with the worker."""
+    from lienthong.security.loops import flusher_loop
+
+    thread = threading.Thread(
+        target=flusher_loop(factory, runtime), args=(stop,), daemon=True, name="security-flusher"
+    )
+    thread.start()
+    return [thread]
 
 
 def _listen(ctx: typer.Context, host: str | None, port: int | None) -> Settings:

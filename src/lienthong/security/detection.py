@@ -29,7 +29,11 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationRule
+from sigma.correlations import (
+    SigmaCorrelationCondition,
+    SigmaCorrelationConditionOperator,
+    SigmaCorrelationRule,
+)
 from sigma.exceptions import SigmaError
 from sigma.processing.conditions import LogsourceCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
@@ -47,6 +51,7 @@ from sigma.types import (
     SigmaNumber,
     SigmaRegularExpression,
     SigmaString,
+    SpecialChars,
 )
 
 from lienthong.security.normalise import parse_stamp
@@ -95,12 +100,12 @@ def ecs_pipeline() -> ProcessingPipeline:
         items=[
             ProcessingItem(
                 identifier="ecs_webserver",
-                transformation=FieldMappingTransformation(web),  # type: ignore[arg-type]
+                transformation=FieldMappingTransformation(web),  # type: ignore[arg-type,unused-ignore]
                 rule_conditions=[LogsourceCondition(category="webserver")],
             ),
             ProcessingItem(
                 identifier="ecs_sshd",
-                transformation=FieldMappingTransformation(  # type: ignore[arg-type]
+                transformation=FieldMappingTransformation(  # type: ignore[arg-type,unused-ignore]
                     {"src_ip": "source.ip", "user": "user.name"}
                 ),
                 rule_conditions=[LogsourceCondition(product="linux")],
@@ -117,7 +122,13 @@ def _strings(value: Any) -> Iterable[str]:
         for item in value:
             yield from _strings(item)
     elif value is not None and not isinstance(value, dict):
-        yield value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+        yield (
+            value
+            if isinstance(value, str)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
 
 
 def _string_test(value: SigmaString) -> Callable[[str], bool]:
@@ -131,17 +142,9 @@ def _string_test(value: SigmaString) -> Callable[[str], bool]:
     pattern = re.compile(str(value.to_regex().regexp), 0 if cased else re.IGNORECASE | re.DOTALL)
     # A plain contains (`*x*`) is a substring test: ten times faster than the regex.
     parts = list(value.s)
-    if (
-        not cased
-        and len(parts) == 3
-        and isinstance(parts[1], str)
-        and parts[0] == parts[2]
-        and not isinstance(parts[0], str)
-        and str(parts[0]) == str(parts[2])
-        and value.startswith("*")  # type: ignore[arg-type]
-        and value.endswith("*")  # type: ignore[arg-type]
-    ):
-        needle = parts[1].casefold()
+    star = SpecialChars.WILDCARD_MULTI
+    if not cased and len(parts) == 3 and parts[0] is star and parts[2] is star:
+        needle = str(parts[1]).casefold()
         return lambda text: needle in text.casefold()
     return lambda text: pattern.fullmatch(text) is not None
 
@@ -167,14 +170,18 @@ def _value_test(value: Any) -> Callable[[Any], bool]:
         return lambda got: any(test(text) for text in _strings(got))
     if isinstance(value, SigmaNumber):
         wanted = float(value.number)
-        return lambda got: any(_number(v) == wanted for v in (got if isinstance(got, list) else [got]))
+        return lambda got: any(
+            _number(v) == wanted for v in (got if isinstance(got, list) else [got])
+        )
     if isinstance(value, SigmaBool):
         flag = value.boolean
-        return lambda got: got is flag or (isinstance(got, str) and got.lower() == str(flag).lower())
+        return lambda got: (
+            got is flag or (isinstance(got, str) and got.lower() == str(flag).lower())
+        )
     if isinstance(value, SigmaRegularExpression):
         flags = 0
-        for flag in value.flags:
-            flags |= value.sigma_to_python_flags[flag]
+        for sigma_flag in value.flags:
+            flags |= value.sigma_to_python_flags[sigma_flag]
         try:
             pattern = re.compile(str(value.regexp), flags)
         except re.error as exc:
@@ -349,9 +356,7 @@ class RuleSet:
             at = _event_time(event)
             for rule in self._correlations:
                 assert rule.correlation is not None
-                if ids.intersection(rule.correlation.rules) and rule.correlation.observe(
-                    event, at
-                ):
+                if ids.intersection(rule.correlation.rules) and rule.correlation.observe(event, at):
                     out.append(rule)
         return out
 
@@ -415,7 +420,9 @@ def load_rules(folders: Sequence[Path]) -> RuleSet:
                 pipeline.apply(sigma_rule)
                 source_test = _logsource_test(sigma_rule)
                 conditions = [_compile(c.parsed) for c in sigma_rule.detection.parsed_condition]
-                rule.predicate = lambda e, s=source_test, cs=conditions: s(e) and any(c(e) for c in cs)
+                rule.predicate = lambda e, s=source_test, cs=conditions: (
+                    s(e) and any(c(e) for c in cs)
+                )
         except (Unsupported, SigmaError) as exc:
             failures.append(Failure(str(path), title, str(exc)))
             continue
@@ -432,6 +439,11 @@ def _correlation(rule: SigmaCorrelationRule) -> Correlation:
     if rule.timespan is None:
         raise Unsupported("a correlation needs a timespan")
     condition = rule.condition
+    if not isinstance(condition, SigmaCorrelationCondition):
+        raise Unsupported("extended correlation conditions are not evaluated here")
+    fieldref = condition.fieldref
+    if kind == "value_count" and not isinstance(fieldref, str):
+        raise Unsupported("value_count needs one field")
     return Correlation(
         kind=kind,
         rules=[],
@@ -439,7 +451,7 @@ def _correlation(rule: SigmaCorrelationRule) -> Correlation:
         seconds=int(rule.timespan.seconds),
         op=condition.op,
         count=int(condition.count),
-        value_field=condition.fieldref if kind == "value_count" else None,
+        value_field=fieldref if isinstance(fieldref, str) else None,
     )
 
 

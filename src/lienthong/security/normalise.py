@@ -56,11 +56,42 @@ def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 # ---- syslog (RFC 5424 and RFC 3164) -------------------------------------------------------
 
-FACILITIES = (
-    "kern user mail daemon auth syslog lpr news uucp cron authpriv ftp ntp security console "
-    "solaris-cron local0 local1 local2 local3 local4 local5 local6 local7"
-).split()
-SEVERITIES = "emergency alert critical error warning notice informational debug".split()
+FACILITIES = [
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
+]
+SEVERITIES = [
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "informational",
+    "debug",
+]
 
 _PRI = re.compile(rb"^<(\d{1,3})>")
 _RFC5424 = re.compile(
@@ -75,7 +106,12 @@ _RFC3164 = re.compile(
     r"(?P<tag>[^\s:\[]{1,48})(?:\[(?P<pid>[^\]]{1,20})\])?: ?(?P<msg>.*)$",
     re.DOTALL,
 )
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
 # What sshd says about sign-ins (OpenSSH's auth.log lines).
 _SSHD = re.compile(
     r"^(?P<verdict>Failed|Accepted|Invalid user) (?:(?P<method>\S+) for )?(?:invalid user )?"
@@ -117,15 +153,17 @@ def parse_syslog(raw: bytes, *, local_zone: tzinfo, now: datetime | None = None)
         if m["sd"] != "-":
             for element in _SD_ELEMENT.finditer(m["sd"]):
                 for name, value in _SD_PARAM.findall(element.group(2)):
-                    fields[f"log.syslog.structured_data.{element.group(1)}.{name}"] = (
-                        _unescape_sd(value)
+                    fields[f"log.syslog.structured_data.{element.group(1)}.{name}"] = _unescape_sd(
+                        value
                     )
     elif (m := _RFC3164.match(text)) is not None:
         current = now or utcnow()
         local_now = current.astimezone(local_zone)
         month, day, clock = m["ts"].split()[0], int(m["ts"][4:6]), m["ts"][7:]
         hour, minute, second = (int(x) for x in clock.split(":"))
-        year = local_now.year - (1 if _MONTHS[month] > local_now.month else 0)  # a December line read in January
+        year = local_now.year - (
+            1 if _MONTHS[month] > local_now.month else 0
+        )  # a December line read in January
         when = datetime(year, _MONTHS[month], day, hour, minute, second, tzinfo=local_zone)
         host, app, procid, msgid = m["host"], m["tag"], m["pid"], None
         message = m["msg"]
