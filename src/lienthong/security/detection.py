@@ -394,14 +394,23 @@ def load_rules(folders: Sequence[Path]) -> RuleSet:
             continue
         parsed.extend((path, rule) for rule in collection.rules)
     whole = SigmaCollection([rule for _, rule in parsed])
-    try:
-        whole.resolve_rule_references()
-    except SigmaError as exc:
-        failures.append(Failure("(correlations)", None, f"{type(exc).__name__}: {exc}"))
+    unresolved: dict[int, str] = {}
+    for _, sigma_rule in parsed:
+        if isinstance(sigma_rule, SigmaCorrelationRule):
+            try:  # one at a time: a dangling reference fails its own rule only
+                sigma_rule.resolve_rule_references(whole)
+            except SigmaError as exc:
+                unresolved[id(sigma_rule)] = f"{type(exc).__name__}: {exc}"
     rules: list[Rule] = []
     by_object: dict[int, Rule] = {}
     for path, sigma_rule in parsed:
         title = sigma_rule.title
+        if id(sigma_rule) in unresolved or not isinstance(
+            sigma_rule, SigmaRule | SigmaCorrelationRule
+        ):
+            reason = unresolved.get(id(sigma_rule), "Sigma filters are not applied here")
+            failures.append(Failure(str(path), title, reason))
+            continue
         rule = Rule(
             id=str(sigma_rule.id or sigma_rule.name or title)[:64],
             title=title,
