@@ -162,8 +162,11 @@ def test_rules_that_cannot_be_evaluated_are_reported_with_the_reason(tmp_path: P
         "detection:\n    s:\n        EventID: 4625\n    condition: s\n"
     )
     (tmp_path / "temporal.yml").write_text(
+        "title: base\nid: 00000000-0000-4000-8000-0000000000b1\nname: base\n"
+        "logsource:\n    product: lienthong\n"
+        "detection:\n    s:\n        event.outcome: failure\n    condition: s\n---\n"
         "title: t\nid: 00000000-0000-4000-8000-0000000000a3\nname: t\n"
-        "correlation:\n    type: temporal\n    rules: [m]\n    group-by: [source.ip]\n"
+        "correlation:\n    type: temporal\n    rules: [base]\n    group-by: [source.ip]\n"
         "    timespan: 1m\n"
     )
     (tmp_path / "dangling.yml").write_text(
