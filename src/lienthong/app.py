@@ -44,6 +44,7 @@ from lienthong.registry import pages as registry_pages
 from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.registry.codes import parse_code
 from lienthong.runtime import Runtime, build_runtime
+from lienthong.security import api as security_api
 from lienthong.web import ops
 from lienthong.web.deps import language, wants_json
 from lienthong.web.events import tell_refusal
@@ -266,6 +267,7 @@ def create_app(
         account_api.router,
         federation_api.router,
         federation_api.operator,
+        security_api.router,
     ):
         app.include_router(api, responses=EVERYWHERE)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)

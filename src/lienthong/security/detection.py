@@ -17,6 +17,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -490,3 +491,15 @@ def _link_correlations(
         if not getattr(sigma_rule, "generate", False):
             for r in referenced:
                 r.alerts = False
+
+
+@lru_cache(maxsize=4)
+def _cached(folders: tuple[Path, ...], stamp: tuple[float, ...]) -> RuleSet:
+    return load_rules(list(folders))
+
+
+def loaded_rules(folders: Sequence[Path]) -> RuleSet:
+    """The rules as the pages report them, loaded again when a file in the folders changes.
+    (Their correlation windows are this copy's own; detection uses the flusher's.)"""
+    files = _rule_files(folders)
+    return _cached(tuple(folders), (*(p.stat().st_mtime for p in files), len(files)))
