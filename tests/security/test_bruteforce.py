@@ -56,9 +56,12 @@ def test_signin_brute_force_raises_an_alert_an_email_and_the_ioc_count(
         assert len(events) == 12
         assert {e.outcome for e in events} == {"failure"}
         assert events[0].fields["event.reason"] == "bad_credentials"
-        assert events[0].original and '"event.action": "signin"' in events[0].original
+        assert events[0].original
+        assert '"event.action": "signin"' in events[0].original
         source = db.scalar(select(SecuritySource).where(SecuritySource.name == "lienthong"))
-        assert source is not None and source.events >= 12 and source.dropped == 0
+        assert source is not None
+        assert source.events >= 12
+        assert source.dropped == 0
 
         alert = db.scalar(
             select(SecurityAlert).where(SecurityAlert.rule_title.like("Sign-in brute force%"))
@@ -72,9 +75,11 @@ def test_signin_brute_force_raises_an_alert_an_email_and_the_ioc_count(
         messages = wait_for(smtp_server.messages, what="the alert e-mail at the SMTP server")
         subject = str(make_header(decode_header(messages[0]["Subject"])))
         assert messages[0]["To"] == "soc@quangninh.gov.vn"
-        assert "Sign-in brute force" in subject and "Cao" in subject
+        assert "Sign-in brute force" in subject
+        assert "Cao" in subject
         row = db.scalar(select(notify.Notification).where(notify.Notification.ref == str(alert.id)))
-        assert row is not None and row.state == notify.SENT
+        assert row is not None
+        assert row.state == notify.SENT
 
         signed_in(client, db, username="ioc.viewer", role=Role.IOC, agency=PROVINCE)
         summary = client.get("/api/v1/security/summary").json()
