@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from lienthong.accounts.deps import node_role
@@ -37,7 +37,7 @@ from lienthong.security.schemas import (
     SourceOut,
     Summary,
 )
-from lienthong.web.deps import DB, PRINTABLE, AppSettings, IsoDate, NodeRuntime
+from lienthong.web.deps import DB, PRINTABLE, AppSettings, IsoDate, NodeRuntime, Pk
 from lienthong.web.openapi import SIGNED_IN, WITH_BODY, errors, raw_body
 
 router = APIRouter(prefix="/api/v1/security", tags=["security monitoring"])
@@ -45,7 +45,6 @@ router = APIRouter(prefix="/api/v1/security", tags=["security monitoring"])
 Analyst = Annotated[Principal, Depends(node_role(Role.SECURITY))]
 Watcher = Annotated[Principal, Depends(node_role(Role.SECURITY, Role.IOC))]
 MAX_POST_BYTES = 8 * 1024 * 1024
-Id = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def posting_source(request: Request, db: DB) -> SecuritySource:
@@ -204,7 +203,7 @@ def _alert_detail(db: DB, alert_id: int) -> dict[str, Any]:
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail, responses=SIGNED_IN | errors(404))
-def get_alert(alert_id: Id, db: DB, _: Analyst) -> dict[str, Any]:
+def get_alert(alert_id: Pk, db: DB, _: Analyst) -> dict[str, Any]:
     return _alert_detail(db, alert_id)
 
 
@@ -213,7 +212,7 @@ def get_alert(alert_id: Id, db: DB, _: Analyst) -> dict[str, Any]:
     response_model=AlertDetail,
     responses=SIGNED_IN | errors(404, 409) | WITH_BODY,
 )
-def act_on_alert(alert_id: Id, body: AlertAction, db: DB, who: Analyst) -> dict[str, Any]:
+def act_on_alert(alert_id: Pk, body: AlertAction, db: DB, who: Analyst) -> dict[str, Any]:
     """Acknowledge, assign, comment, mark a false positive (a suppression, for
     `suppress_hours` or for good), or close with a reason."""
     alerts.act_on_alert(
@@ -263,7 +262,7 @@ def open_case(body: CaseOpen, db: DB, who: Analyst) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, responses=SIGNED_IN | errors(404))
-def get_case(case_id: Id, db: DB, _: Analyst) -> dict[str, Any]:
+def get_case(case_id: Pk, db: DB, _: Analyst) -> dict[str, Any]:
     return _case_detail(db, case_id)
 
 
@@ -272,7 +271,7 @@ def get_case(case_id: Id, db: DB, _: Analyst) -> dict[str, Any]:
     response_model=CaseDetail,
     responses=SIGNED_IN | errors(404, 409) | WITH_BODY,
 )
-def act_on_case(case_id: Id, body: CaseAction, db: DB, who: Analyst) -> dict[str, Any]:
+def act_on_case(case_id: Pk, body: CaseAction, db: DB, who: Analyst) -> dict[str, Any]:
     """Assign, comment, or close with a reason (its alerts close with it)."""
     cases.act_on_case(
         db,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lienthong.web.deps import PRINTABLE
+
+
+RowId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class Accepted(BaseModel):
@@ -119,9 +122,9 @@ class CaseDetail(CaseOut):
 
 
 class CaseOpen(BaseModel):
-    alert_ids: list[int] = Field(min_length=1, max_length=500)
+    alert_ids: list[RowId] = Field(min_length=1, max_length=500)
     title: str | None = Field(default=None, max_length=300)
-    case_id: int | None = Field(default=None, ge=1, description="add to this open case instead")
+    case_id: RowId | None = Field(default=None, description="add to this open case instead")
 
 
 class CaseAction(BaseModel):
