@@ -45,6 +45,7 @@ from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.registry.codes import parse_code
 from lienthong.runtime import Runtime, build_runtime
 from lienthong.security import api as security_api
+from lienthong.security import pages as security_pages
 from lienthong.web import ops
 from lienthong.web.deps import language, wants_json
 from lienthong.web.events import tell_refusal
@@ -277,6 +278,7 @@ def create_app(
         account_pages.router,
         registry_pages.router,
         federation_pages.router,
+        security_pages.router,
     ):
         app.include_router(pages)
     return app

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lienthong.web.deps import PRINTABLE
 
-
 RowId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 

@@ -22,6 +22,7 @@ TEMPLATE_PACKAGES = (
     "lienthong.exchange",
     "lienthong.onestop",
     "lienthong.federation",
+    "lienthong.security",
 )
 
 
