@@ -93,8 +93,8 @@ class Settings(BaseSettings):
     security_batch_wait_ms: float = Field(default=200.0, ge=1)
     security_source_per_second: float = Field(default=20_000.0, gt=0)
     security_max_line_bytes: int = Field(default=16_384, ge=256)
-    security_rules_dir: Path | None = None  # the operator's own Sigma rules, beside the shipped pack
-    security_alert_window_minutes: int = Field(default=15, ge=1)  # same rule, same source: one alert
+    security_rules_dir: Path | None = None  # the operator's own rules, beside the shipped pack
+    security_alert_window_minutes: int = Field(default=15, ge=1)  # repeats join one alert
     security_retention_days: int = Field(default=30, ge=1)
     security_alert_emails: list[str] = Field(default_factory=list)
     security_alert_webhooks: list[str] = Field(default_factory=list)
