@@ -20,6 +20,7 @@ from lienthong.kernel import jobs, logs
 from lienthong.onestop.cli import app as onestop_app
 from lienthong.registry.cli import app as org_app
 from lienthong.registry.cli import progress_bar
+from lienthong.security.cli import app as security_app
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +40,7 @@ app.add_typer(log_app, name="log")
 app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
 app.add_typer(directory_app, name="directory")
+app.add_typer(security_app, name="sec")
 console = Console()
 
 
