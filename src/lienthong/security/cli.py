@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from lienthong.config import Settings
 from lienthong.kernel.commands import command_unit
@@ -82,31 +81,14 @@ def replay_file(
 def list_sources(ctx: typer.Context) -> None:
     """Every log source with its counters."""
     with command_unit(ctx) as session:
-        rows = events.list_sources(session)
-        table = Table(title="Log sources")
-        for column in (
-            "name",
-            "kind",
-            "events/min",
-            "events",
-            "dropped",
-            "malformed",
-            "truncated",
-            "last event",
-        ):
-            table.add_column(column)
-        for row, per_minute in rows:
-            table.add_row(
-                row.name,
-                row.kind,
-                str(per_minute),
-                str(row.events),
-                str(row.dropped),
-                str(row.malformed),
-                str(row.truncated),
-                row.last_event_at.isoformat(timespec="seconds") if row.last_event_at else "—",
+        for row, per_minute in events.list_sources(session):
+            last = row.last_event_at.isoformat(timespec="seconds") if row.last_event_at else "—"
+            console.print(
+                f"{escape(row.name)} ({row.kind}): {per_minute}/min · {row.events} events · "
+                f"{row.dropped} dropped · {row.malformed} malformed · {row.truncated} truncated"
+                f" · last {last}",
+                soft_wrap=True,
             )
-    console.print(table)
 
 
 @source_app.command("add")
