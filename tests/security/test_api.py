@@ -268,3 +268,24 @@ def test_roles_sources_and_rules(analyst: TestClient, client: TestClient, db: Se
     client.cookies.clear()
     signed_in(client, db, username="clerk.x", role=Role.CLERK, agency=PROVINCE)
     assert client.get("/api/v1/security/alerts").status_code == 403
+
+
+def test_services_refuse_what_the_api_cannot_send(db: Session) -> None:
+    from lienthong.kernel.errors import AppError
+    from lienthong.security import cases
+
+    alert = _alert(db)
+    with pytest.raises(AppError) as unknown:
+        alerts.act_on_alert(db, alert_id=alert.id, actor="x", action="explode")
+    assert unknown.value.code == "unknown_action"
+    with pytest.raises(AppError) as nothing:
+        cases.escalate(db, alert_ids=[], actor="x")
+    assert nothing.value.code == "alerts_required"
+    with pytest.raises(AppError) as unknown_case:
+        cases.act_on_case(
+            db,
+            case_id=cases.escalate(db, alert_ids=[alert.id], actor="x").id,
+            actor="x",
+            action="explode",
+        )
+    assert unknown_case.value.code == "unknown_action"

@@ -149,13 +149,6 @@ def list_sources(session: Session) -> list[tuple[SecuritySource, int]]:
     return [(row, int(recent.get(row.name, 0))) for row in rows]
 
 
-def get_event(session: Session, *, event_id: int) -> SecurityEvent:
-    row = session.get(SecurityEvent, event_id)
-    if row is None:
-        raise NotFound("Không có sự kiện này.", "No such event.", code="event_not_found")
-    return row
-
-
 def search(
     session: Session,
     *,
