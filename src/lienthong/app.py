@@ -309,10 +309,13 @@ def background_loops(
 def periodic_jobs(settings: Settings) -> dict[str, timedelta]:
     """Jobs the worker keeps one of pending, each run enqueuing the next."""
     from lienthong.exchange.tasks import CHECKPOINT_JOB
+    from lienthong.security.tasks import DAILY_SUMMARY_JOB, PRUNE_JOB
 
     return {
         CHECKPOINT_JOB: timedelta(minutes=settings.log_checkpoint_minutes),
         blobgc.GC_JOB: timedelta(hours=settings.blob_gc_every_hours),
+        PRUNE_JOB: timedelta(hours=6),
+        DAILY_SUMMARY_JOB: timedelta(days=1),
     }
 
 
@@ -329,6 +332,7 @@ def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
     from lienthong.exchange.tasks import handlers as exchange_handlers
     from lienthong.kernel import notify
     from lienthong.registry.tasks import HANDLERS as registry_handlers
+    from lienthong.security.tasks import handlers as security_handlers
 
     def collect_blobs(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
         blobgc.collect(
@@ -342,5 +346,6 @@ def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         **registry_handlers,
         **exchange_handlers(runtime),
         **notify.handlers(runtime.notifiers),
+        **security_handlers(runtime),
         blobgc.GC_JOB: collect_blobs,
     }

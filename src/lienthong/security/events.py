@@ -12,7 +12,7 @@ from sqlalchemy import String, cast, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from lienthong.kernel.clock import utcnow
-from lienthong.kernel.errors import Conflict, NotFound
+from lienthong.kernel.errors import Conflict
 from lienthong.security.intake import Received, SourceCounts
 from lienthong.security.models import SecurityAlertEvent, SecurityEvent, SecuritySource
 from lienthong.security.normalise import parse_stamp
