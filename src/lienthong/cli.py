@@ -164,6 +164,7 @@ def demo(
     from lienthong.onestop import catalogue
     from lienthong.registry import seed
     from lienthong.runtime import build_runtime
+    from lienthong.security.seed import seed_security_demo
 
     settings = _listen(ctx, host, port)
     console.print(f"[bold]lienthong demo[/] · database {settings.database_url}")
@@ -175,6 +176,7 @@ def demo(
         )
         accounts = seed_demo_accounts(session)
         catalogue.seed_procedures(session)
+        seed_security_demo(session)
     runtime = build_runtime(settings)
     assert isinstance(runtime.keys, FileKeyStore)
     with (

@@ -15,6 +15,7 @@ from lienthong.onestop import catalogue
 from lienthong.registry import seed
 from lienthong.registry.models import Agency, AgencyStatus
 from lienthong.runtime import Runtime
+from lienthong.security.seed import seed_security_demo
 
 DEMO_PASSWORD = "lienthong-demo"  # noqa: S105 - the demo node only, printed at start
 
@@ -34,6 +35,9 @@ DEMO_ACCOUNTS = (
     DemoAccount("vanthu.honggai", "Văn thư phường Hồng Gai", Role.CLERK, "Phường Hồng Gai"),
     DemoAccount("canbo.tthcc", "Cán bộ một cửa", Role.OFFICER, "TT PVHCC tỉnh"),
     DemoAccount("canbo.honggai", "Cán bộ một cửa phường Hồng Gai", Role.OFFICER, "Phường Hồng Gai"),
+    DemoAccount(
+        "giamsat.attt", "Giám sát an toàn thông tin", Role.SECURITY, "UBND tỉnh Quảng Ninh"
+    ),
 )
 CITIZEN = ("congdan", "Nguyễn Văn An")
 
@@ -101,4 +105,7 @@ def seed_all(
     catalogue.seed_procedures(session)
     if runtime is not None and isinstance(runtime.keys, FileKeyStore):
         seed_signing_keys(session, keys=runtime.keys, node_code=runtime.settings.node_code)
-    return seed_demo_accounts(session) if with_accounts else []
+    if not with_accounts:
+        return []
+    seed_security_demo(session)
+    return seed_demo_accounts(session)

@@ -44,3 +44,15 @@ def test_daily_summary_is_queued_to_the_alert_recipients(db: Session, settings: 
     assert row.recipient == "soc@quangninh.gov.vn"
     assert "Cảnh báo chưa đóng" in row.body
     db.rollback()
+
+
+def test_demo_data_raises_alerts_once(db: Session) -> None:
+    from lienthong.security.models import SecurityAlert
+    from lienthong.security.seed import seed_security_demo
+
+    assert seed_security_demo(db) >= 8
+    titles = {a.rule_title: a.level for a in db.scalars(select(SecurityAlert))}
+    assert titles["SSH brute force"] == "high"
+    assert titles["JNDI lookup injection (Log4Shell)"] == "critical"
+    assert seed_security_demo(db) == 0
+    db.rollback()
