@@ -50,6 +50,8 @@ from lienthong.registry import pages as registry_pages
 from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.registry.codes import parse_code
 from lienthong.runtime import Runtime, build_runtime
+from lienthong.security import api as security_api
+from lienthong.security import pages as security_pages
 from lienthong.web import ops
 from lienthong.web.deps import language, wants_json
 from lienthong.web.events import tell_refusal
@@ -286,6 +288,7 @@ def create_app(
         datashare_ckan.router,
         netmon_api.router,
         netmon_api.blackbox,
+        security_api.router,
     ):
         app.include_router(api, responses=EVERYWHERE)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)
@@ -297,6 +300,7 @@ def create_app(
         federation_pages.router,
         datashare_pages.router,
         netmon_pages.router,
+        security_pages.router,
     ):
         app.include_router(pages)
     return app
@@ -309,6 +313,7 @@ def background_loops(
     runs until the event is set. A domain with work of its own to keep running adds it here."""
     from lienthong.federation.forwarder import Forwarder
     from lienthong.netmon.prober import Prober
+    from lienthong.security.loops import security_loops
 
     settings = runtime.settings
     worker = jobs.Worker(
@@ -322,6 +327,7 @@ def background_loops(
         ("worker", lambda stop: worker.run_forever(stop, settings.worker_poll_seconds)),
         ("forwarder", forwarder.run_forever),
         ("netmon-prober", Prober(factory, settings).run_forever),
+        *security_loops(factory, runtime),
     ]
 
 
@@ -330,12 +336,15 @@ def periodic_jobs(settings: Settings) -> dict[str, timedelta]:
     from lienthong.exchange.tasks import CHECKPOINT_JOB
     from lienthong.netmon.tasks import PRUNE_JOB as NETMON_PRUNE_JOB
     from lienthong.netmon.tasks import READINESS_JOB as NETMON_READINESS_JOB
+    from lienthong.security.tasks import DAILY_SUMMARY_JOB, PRUNE_JOB
 
     return {
         CHECKPOINT_JOB: timedelta(minutes=settings.log_checkpoint_minutes),
         blobgc.GC_JOB: timedelta(hours=settings.blob_gc_every_hours),
         NETMON_PRUNE_JOB: timedelta(hours=1),
         NETMON_READINESS_JOB: timedelta(minutes=1),
+        PRUNE_JOB: timedelta(hours=6),
+        DAILY_SUMMARY_JOB: timedelta(days=1),
     }
 
 
@@ -353,6 +362,7 @@ def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
     from lienthong.kernel import notify
     from lienthong.netmon.tasks import handlers as netmon_handlers
     from lienthong.registry.tasks import HANDLERS as registry_handlers
+    from lienthong.security.tasks import handlers as security_handlers
 
     def collect_blobs(ctx: jobs.JobContext, payload: dict[str, Any]) -> None:
         blobgc.collect(
@@ -366,6 +376,7 @@ def job_handlers(runtime: Runtime) -> dict[str, jobs.Handler]:
         **registry_handlers,
         **exchange_handlers(runtime),
         **notify.handlers(runtime.notifiers),
+        **security_handlers(runtime),
         blobgc.GC_JOB: collect_blobs,
         **netmon_handlers(runtime.settings),
     }

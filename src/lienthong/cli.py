@@ -24,6 +24,7 @@ from lienthong.netmon.cli import app as net_app
 from lienthong.onestop.cli import app as onestop_app
 from lienthong.registry.cli import app as org_app
 from lienthong.registry.cli import progress_bar
+from lienthong.security.cli import app as security_app
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +46,7 @@ app.add_typer(peer_app, name="peer")
 app.add_typer(net_app, name="net")
 app.add_typer(directory_app, name="directory")
 app.add_typer(data_app, name="data")
+app.add_typer(security_app, name="sec")
 console = Console()
 
 
@@ -75,6 +77,11 @@ def _serve(settings: Settings, *, with_worker: bool, processes: int = 1) -> None
         "http": JsonErrorH11Protocol,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
     }
+    threads = (
+        _start_workers(settings, factory, runtime, stop)
+        if with_worker
+        else _start_security_flusher(factory, runtime, stop)
+    )
     try:
         if processes > 1:
             # Several processes on one socket, sharing nothing but the database, the blob
@@ -110,6 +117,20 @@ def _start_workers(
     for thread in threads:
         thread.start()
     return threads
+
+
+def _start_security_flusher(
+    factory: sessionmaker[Session], runtime: Runtime, stop: threading.Event
+) -> list[threading.Thread]:
+    """An API process without the worker still stores its own security events (sign-ins,
+    refusals) and runs the rules on them; listeners stay with the worker."""
+    from lienthong.security.loops import flusher_loop
+
+    thread = threading.Thread(
+        target=flusher_loop(factory, runtime), args=(stop,), daemon=True, name="security-flusher"
+    )
+    thread.start()
+    return [thread]
 
 
 def _listen(ctx: typer.Context, host: str | None, port: int | None) -> Settings:
@@ -174,6 +195,7 @@ def demo(
     from lienthong.onestop import catalogue
     from lienthong.registry import seed
     from lienthong.runtime import build_runtime
+    from lienthong.security.seed import seed_security_demo
 
     settings = _listen(ctx, host, port)
     console.print(f"[bold]lienthong demo[/] · database {settings.database_url}")
@@ -186,6 +208,7 @@ def demo(
         accounts = seed_demo_accounts(session)
         catalogue.seed_procedures(session)
         datashare_seed.seed_demo(session, settings=settings)
+        seed_security_demo(session)
     runtime = build_runtime(settings)
     assert isinstance(runtime.keys, FileKeyStore)
     with (

@@ -84,6 +84,23 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     sms_outbox: Path = Path("var/sms-outbox.jsonl")
 
+    # Security monitoring: syslog listeners (port 0: off), the intake buffer, rules, alerts
+    security_listen_host: str = "127.0.0.1"
+    security_syslog_udp_port: int = Field(default=0, ge=0, le=65535)
+    security_syslog_tcp_port: int = Field(default=0, ge=0, le=65535)
+    security_access_logs: list[str] = Field(default_factory=list)  # files followed, combined format
+    security_eve_logs: list[str] = Field(default_factory=list)  # Suricata eve.json files followed
+    security_buffer_events: int = Field(default=50_000, ge=100)
+    security_batch_events: int = Field(default=2_000, ge=1)
+    security_batch_wait_ms: float = Field(default=200.0, ge=1)
+    security_source_per_second: float = Field(default=20_000.0, gt=0)
+    security_max_line_bytes: int = Field(default=16_384, ge=256)
+    security_rules_dir: Path | None = None  # the operator's own rules, beside the shipped pack
+    security_alert_window_minutes: int = Field(default=15, ge=1)  # repeats join one alert
+    security_retention_days: int = Field(default=30, ge=1)
+    security_alert_emails: list[str] = Field(default_factory=list)
+    security_alert_webhooks: list[str] = Field(default_factory=list)
+
     # Pages
     default_language: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"

@@ -17,6 +17,7 @@ from lienthong.onestop import catalogue
 from lienthong.registry import seed
 from lienthong.registry.models import Agency, AgencyStatus
 from lienthong.runtime import Runtime
+from lienthong.security.seed import seed_security_demo
 
 DEMO_PASSWORD = "lienthong-demo"  # noqa: S105 - the demo node only, printed at start
 
@@ -39,6 +40,9 @@ DEMO_ACCOUNTS = (
     # Shared data: the owner of the birth records answers access requests.
     DemoAccount("quantri.stp", "Quản trị Sở Tư pháp", Role.ADMIN, "Sở Tư pháp"),
     DemoAccount("kythuat.mang", "Kỹ thuật mạng tỉnh", Role.NETWORK, "UBND tỉnh Quảng Ninh"),
+    DemoAccount(
+        "giamsat.attt", "Giám sát an toàn thông tin", Role.SECURITY, "UBND tỉnh Quảng Ninh"
+    ),
 )
 CITIZEN = ("congdan", "Nguyễn Văn An")
 
@@ -120,3 +124,7 @@ def seed_all(
             interval=settings.netmon_interval_seconds,
         )
     return seed_demo_accounts(session) if with_accounts else []
+    if not with_accounts:
+        return []
+    seed_security_demo(session)
+    return seed_demo_accounts(session)

@@ -9,6 +9,7 @@ from lienthong.kernel import blobgc, jobs, notify, ratelimit
 from lienthong.netmon import models as netmon_models
 from lienthong.onestop import models as onestop_models
 from lienthong.registry import models as registry_models
+from lienthong.security import models as security_models
 
 metadata = Base.metadata
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "onestop_models",
     "ratelimit",
     "registry_models",
+    "security_models",
 ]

@@ -20,6 +20,7 @@ from lienthong.kernel.events import EventSink, LogEventSink
 from lienthong.kernel.pki import FileKeyStore, KeyStore
 from lienthong.kernel.ratelimit import RateLimiter, build_rate_limiter, rate_counter
 from lienthong.onestop.fees import LocalGateway, PaymentGateway
+from lienthong.security.intake import Intake
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Runtime:
     events: EventSink = field(default_factory=LogEventSink)
     handover: Handover = field(default_factory=Standalone)
     datashare: Providers = field(default_factory=Providers)  # hosted and upstream data
+    # The security domain's intake: the node's own events and its listeners feed it.
+    security_intake: Intake = field(default_factory=Intake)
 
 
 def build_notifiers(settings: Settings) -> dict[str, notify.Notifier]:
@@ -81,6 +84,11 @@ def build_limiter(settings: Settings) -> RateLimiter:
 def build_runtime(settings: Settings) -> Runtime:
     keys = FileKeyStore(settings.key_dir)
     keys.ensure_ca(f"lienthong node {settings.node_code} CA")
+    intake = Intake(
+        capacity=settings.security_buffer_events,
+        per_source_per_second=settings.security_source_per_second,
+        max_original=settings.security_max_line_bytes,
+    )
     return Runtime(
         settings=settings,
         blobs=FileBlobStore(settings.blob_dir),
@@ -89,4 +97,6 @@ def build_runtime(settings: Settings) -> Runtime:
         limiter=build_limiter(settings),
         notifiers=build_notifiers(settings),
         handover=FederationHandover(settings.node_code),
+        events=intake.node_sink(),
+        security_intake=intake,
     )

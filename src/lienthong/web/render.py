@@ -24,6 +24,7 @@ TEMPLATE_PACKAGES = (
     "lienthong.federation",
     "lienthong.datashare",
     "lienthong.netmon",
+    "lienthong.security",
 )
 
 

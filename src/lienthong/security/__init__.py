@@ -1,0 +1,1 @@
+"""Security monitoring and early warning: log intake, Sigma detection, alerts and cases."""
