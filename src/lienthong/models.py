@@ -2,6 +2,7 @@
 
 from lienthong.accounts import models as accounts_models
 from lienthong.db import Base
+from lienthong.exchange import clerk_models as exchange_clerk_models
 from lienthong.exchange import models as exchange_models
 from lienthong.federation import models as federation_models
 from lienthong.kernel import blobgc, jobs, notify, ratelimit
@@ -12,6 +13,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "blobgc",
+    "exchange_clerk_models",
     "exchange_models",
     "federation_models",
     "jobs",
