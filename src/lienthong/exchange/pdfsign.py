@@ -84,7 +84,7 @@ class FilePersonKeys:
     def person_identity(self, person: Person) -> SigningIdentity:
         if person in self._cache:
             return self._cache[person]
-        slug = hashlib.sha256(f"{person.full_name}\0{person.title}".encode()).hexdigest()[:24]
+        slug = _slug(person)
         folder = self.keys.root / "persons" / person.agency_code
         key_path, cert_path = folder / f"{slug}.key", folder / f"{slug}.pem"
         if not key_path.exists():
@@ -176,8 +176,13 @@ def person_keys(runtime: Runtime) -> PersonKeyStore:
 # --- images ---------------------------------------------------------------------------------
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for path in _FONT_PATHS:
+_IMAGE_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", *_FONT_PATHS)
+
+
+def _font(
+    size: int, paths: Sequence[str] = _FONT_PATHS
+) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in paths:
         if Path(path).exists():
             return ImageFont.truetype(path, size)
     return ImageFont.load_default()
@@ -199,7 +204,7 @@ def check_image(data: bytes, *, what: str) -> Image.Image:
     rgba = image.convert("RGBA")
     alpha = rgba.getchannel("A")
     low, _ = alpha.getextrema()  # type: ignore[misc]
-    if "A" not in image.getbands() and "transparency" not in image.info or low == 255:
+    if ("A" not in image.getbands() and "transparency" not in image.info) or low == 255:
         raise Invalid(
             f"Ảnh {what} phải có nền trong suốt.",
             f"The {what} image must have a transparent background.",
@@ -212,7 +217,7 @@ def default_signature_image(name: str) -> Image.Image:
     """A blue handwritten-looking signature when the person uploaded none."""
     image = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.text((20, 40), name, fill=(20, 40, 200, 255), font=_font(64))
+    draw.text((20, 40), name, fill=(20, 40, 200, 255), font=_font(56, _IMAGE_FONTS))
     draw.line([(20, 150), (560, 130)], fill=(20, 40, 200, 255), width=6)
     return image
 
@@ -225,7 +230,7 @@ def default_seal_image(agency_name: str) -> Image.Image:
     red = (220, 20, 30, 255)
     draw.ellipse([8, 8, size - 8, size - 8], outline=red, width=22)
     draw.ellipse([70, 70, size - 70, size - 70], outline=red, width=8)
-    font = _font(40)
+    font = _font(40, _IMAGE_FONTS)
     for row, text in enumerate(_wrap(agency_name.upper(), 16)[:3]):
         width = draw.textlength(text, font=font)
         draw.text(((size - width) / 2, 220 + row * 56), text, fill=red, font=font)
@@ -241,6 +246,42 @@ def _wrap(text: str, width: int) -> list[str]:
         else:
             lines.append(word)
     return lines
+
+
+def _image_path(runtime: Runtime, agency_code: str, person: Person | None) -> Path:
+    keys = runtime.keys
+    root = keys.root if isinstance(keys, FileKeyStore) else Path(runtime.settings.blob_dir)
+    name = "seal" if person is None else _slug(person)
+    return root / "images" / agency_code / f"{name}.png"
+
+
+def _slug(person: Person) -> str:
+    return hashlib.sha256(f"{person.full_name}\0{person.title}".encode()).hexdigest()[:24]
+
+
+def save_image(
+    runtime: Runtime, data: bytes, *, agency_code: str, person: Person | None = None
+) -> Path:
+    """Keep an uploaded seal (person None) or signature image after checking it."""
+    check_image(data, what="con dấu" if person is None else "chữ ký")
+    path = _image_path(runtime, agency_code, person)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def seal_image(runtime: Runtime, *, agency_code: str, agency_name: str) -> Image.Image:
+    path = _image_path(runtime, agency_code, None)
+    if path.exists():
+        return check_image(path.read_bytes(), what="con dấu")
+    return default_seal_image(agency_name)
+
+
+def signature_image(runtime: Runtime, person: Person) -> Image.Image:
+    path = _image_path(runtime, person.agency_code, person)
+    if path.exists():
+        return check_image(path.read_bytes(), what="chữ ký")
+    return default_signature_image(person.full_name)
 
 
 # --- signing --------------------------------------------------------------------------------
@@ -462,7 +503,7 @@ class Verdict:
     signatures: list[dict[str, Any]] = field(default_factory=list)
 
     def worse(self, state: str, code: str, vi: str, en: str) -> None:
-        if _ORDER[state] > _ORDER[self.state] or self.reason_code is None and state != GREEN:
+        if _ORDER[state] > _ORDER[self.state] or (self.reason_code is None and state != GREEN):
             self.state, self.reason_code, self.reason_vi, self.reason_en = state, code, vi, en
 
 
@@ -512,8 +553,8 @@ def validate(handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool) 
     agency's on the main document, the agency's on an attachment of its own) are all intact,
     trusted, unrevoked, of the sending agency, and the last covers the whole file."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation.status import ModificationLevel, SignatureCoverageLevel
 
     verdict = Verdict(GREEN)
