@@ -30,6 +30,7 @@ from lienthong.db import make_engine, make_session_factory
 from lienthong.exchange import api as exchange_api
 from lienthong.exchange import intake, vdxp
 from lienthong.exchange import pages as exchange_pages
+from lienthong.exchange import registers_api as exchange_registers_api
 from lienthong.federation import api as federation_api
 from lienthong.federation import pages as federation_pages
 from lienthong.kernel import blobgc, jobs
@@ -266,6 +267,7 @@ def create_app(
         account_api.router,
         federation_api.router,
         federation_api.operator,
+        exchange_registers_api.router,
     ):
         app.include_router(api, responses=EVERYWHERE)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)

@@ -49,7 +49,7 @@ PERSON, AGENCY = "person", "agency"
 GREEN, AMBER, RED = "green", "amber", "red"
 _ORDER = {GREEN: 0, AMBER: 1, RED: 2}
 _FONT_PATHS = (
-    "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",  # Times New Roman metrics
+    "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",  # Times New Roman metrics
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
 )
 MM = 72 / 25.4
