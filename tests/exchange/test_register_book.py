@@ -197,3 +197,40 @@ def test_the_receiver_sees_the_signatures(db: Session, keyed: Runtime, client: T
     page = client.get(f"/documents/{document}")
     assert "Trần Thị Hoa" in page.text and "Phó Giám đốc" in page.text
     assert 'data-state="green"' in page.text
+
+
+def test_a_failed_signature_is_received_and_returned_in_one_click(
+    db: Session, keyed: Runtime, client: TestClient
+) -> None:
+    import re
+
+    from lienthong.exchange import pdfsign
+    from lienthong.exchange.models import Delivery
+    from tests.accounts.test_signin import csrf_from
+
+    foreign = keyed.keys.identity(HONG_GAI)
+    assert foreign is not None
+    pdf = pdfsign.sign_attachment(real_pdf(), agency=foreign, first_line="09/UBND")
+    draft = compose.Draft(
+        recipients=[HA_LONG],
+        subject="Chữ ký của cơ quan khác",
+        uploads=[compose.Upload("van-ban.pdf", io.BytesIO(pdf))],
+    )
+    document = compose.send(db, keyed, sender_code=SNV, draft=draft)["id"]
+    db.commit()
+    signed_in(client, db, username="clerk.halong", role=Role.CLERK, agency=HA_LONG)
+    page = client.get(f"/documents/{document}").text
+    assert 'data-state="red"' in page
+    assert "pdf_signature_other_agency" in page
+    assert 'data-testid="return-invalid"' in page
+    reason = re.search(r'name="description" value="(Trả lại văn bản: [^"]+)"', page)
+    assert reason is not None
+    answer = client.post(
+        f"/documents/{document}/status",
+        data={"code": "02", "description": reason.group(1), "csrf_token": csrf_from(page)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    db.expire_all()
+    delivery = db.scalars(select(Delivery).where(Delivery.document_fk == document)).one()
+    assert delivery.status_code == "02"
