@@ -87,7 +87,8 @@ def test_an_agency_number_is_not_used_twice_in_a_year(
     db.expire_all()
     composed = _send(db, keyed, [HONG_GAI], "Soạn trên nút")
     entry = db.scalars(select(RegisterEntry).where(RegisterEntry.document_fk == composed)).first()
-    assert entry is not None and entry.number == "16"
+    assert entry is not None
+    assert entry.number == "16"
 
 
 def test_registers_listed_filtered_exported_and_printed(
@@ -133,15 +134,15 @@ def test_registers_listed_filtered_exported_and_printed(
         ("02", SNV),
         ("03", SNV),
     ]
-    assert client.get(
-        "/api/v1/registers/incoming", params={"other": HA_LONG}
-    ).json()["total"] == 0
+    assert client.get("/api/v1/registers/incoming", params={"other": HA_LONG}).json()["total"] == 0
     # Another agency's register is not this clerk's.
     refused = client.get("/api/v1/registers/outgoing", params={"agency": SNV})
     assert refused.status_code == 403
 
 
-def test_notation_and_images_through_the_api(db: Session, keyed: Runtime, client: TestClient) -> None:
+def test_notation_and_images_through_the_api(
+    db: Session, keyed: Runtime, client: TestClient
+) -> None:
     signed_in(client, db, username="clerk.notation", role=Role.CLERK, agency=SNV)
     answer = client.put("/api/v1/registers/notation", json={"abbreviation": "SNVQN"})
     assert answer.status_code == 200, answer.text
@@ -195,7 +196,8 @@ def test_the_receiver_sees_the_signatures(db: Session, keyed: Runtime, client: T
     assert [s["role"] for s in summary["files"][0]["signatures"]] == ["person", "agency"]
     assert client.get(f"/api/v1/documents/{document}/signatures").json() == summary
     page = client.get(f"/documents/{document}")
-    assert "Trần Thị Hoa" in page.text and "Phó Giám đốc" in page.text
+    assert "Trần Thị Hoa" in page.text
+    assert "Phó Giám đốc" in page.text
     assert 'data-state="green"' in page.text
 
 

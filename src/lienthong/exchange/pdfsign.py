@@ -203,7 +203,7 @@ def check_image(data: bytes, *, what: str) -> Image.Image:
         )
     rgba = image.convert("RGBA")
     alpha = rgba.getchannel("A")
-    low, _ = alpha.getextrema()  # type: ignore[misc]
+    low, _ = alpha.getextrema()
     if ("A" not in image.getbands() and "transparency" not in image.info) or low == 255:
         raise Invalid(
             f"Ảnh {what} phải có nền trong suốt.",
@@ -326,7 +326,7 @@ def _signer(identity: SigningIdentity) -> Any:
     return signers.SimpleSigner(
         signing_cert=certs[0],
         signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs(certs[1:]),
+        cert_registry=SimpleCertificateStore.from_certs(certs[1:]),  # type: ignore[no-untyped-call]
     )
 
 
@@ -553,9 +553,10 @@ def validate(handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool) 
     agency's on the main document, the agency's on an attachment of its own) are all intact,
     trusted, unrevoked, of the sending agency, and the last covers the whole file."""
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.errors import SignatureValidationError
-    from pyhanko.sign.validation.status import ModificationLevel, SignatureCoverageLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
 
     verdict = Verdict(GREEN)
     head = handle.read(5)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -56,9 +57,7 @@ class Line:
     pdf_state: str | None
 
 
-def _query(
-    agency: Agency, book: str, filters: Filter
-) -> Select[tuple[RegisterEntry, Document, Agency]]:
+def _query(agency: Agency, book: str, filters: Filter) -> Select[RegisterEntry, Document, Agency]:
     sender = aliased(Agency)
     stmt = (
         select(RegisterEntry, Document, sender)
@@ -133,7 +132,7 @@ def all_lines(session: Session, *, agency: Agency, book: str, filters: Filter) -
         page += 1
 
 
-def _lines(session: Session, rows: Sequence[tuple[RegisterEntry, Document, Agency]]) -> list[Line]:
+def _lines(session: Session, rows: Sequence[Any]) -> list[Line]:
     ids = [d.id for _, d, _ in rows]
     recipients: dict[int, list[Agency]] = {i: [] for i in ids}
     states: dict[int, str] = {}
