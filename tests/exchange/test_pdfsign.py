@@ -269,3 +269,11 @@ def test_signing_needs_a_signer(db: Session, keyed: Runtime) -> None:
     with pytest.raises(AppError) as caught:
         compose.send(db, keyed, sender_code=SNV, draft=draft)
     assert caught.value.code == "missing_signer"
+
+
+def test_persons_keys_need_a_key_store_that_has_them() -> None:
+    from types import SimpleNamespace
+
+    with pytest.raises(AppError) as caught:
+        pdfsign.person_keys(SimpleNamespace(keys=object()))  # type: ignore[arg-type]
+    assert caught.value.code == "person_keys_unavailable"
