@@ -268,6 +268,7 @@ def create_app(
         federation_api.router,
         federation_api.operator,
         exchange_registers_api.router,
+        exchange_registers_api.tsa_router,
     ):
         app.include_router(api, responses=EVERYWHERE)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
@@ -277,3 +278,74 @@ def test_persons_keys_need_a_key_store_that_has_them() -> None:
     with pytest.raises(AppError) as caught:
         pdfsign.person_keys(SimpleNamespace(keys=object()))  # type: ignore[arg-type]
     assert caught.value.code == "person_keys_unavailable"
+
+
+def test_the_node_time_stamps_its_signatures_and_answers_rfc3161(
+    db: Session, keyed: Runtime, client: TestClient
+) -> None:
+    import hashlib
+
+    from asn1crypto import tsp
+
+    from lienthong.accounts.models import Role
+    from tests.conftest import signed_in
+
+    draft = compose.Draft(
+        recipients=[HONG_GAI],
+        subject="Có dấu thời gian",
+        signer="Nguyễn Văn An",
+        signer_title="Giám đốc",
+        sign_pdfs=True,
+        uploads=[compose.Upload("a.pdf", io.BytesIO(real_pdf()))],
+    )
+    answer = compose.send(db, keyed, sender_code=SNV, draft=draft)
+    check = db.scalars(
+        select(PdfSignatureCheck).where(PdfSignatureCheck.document_fk == answer["id"])
+    ).one()
+    assert check.state == "green", check.reason_en
+    assert all(s["timestamp"] for s in check.signatures), check.signatures
+    db.commit()
+
+    signed_in(client, db, username="clerk.tsa", role=Role.CLERK, agency=SNV)
+    query = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": hashlib.sha256(b"van ban").digest(),
+            },
+            "nonce": 12345,
+            "cert_req": True,
+        }
+    ).dump()
+    reply = client.post(
+        "/tsa", content=query, headers={"Content-Type": "application/timestamp-query"}
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == "application/timestamp-reply"
+    response = tsp.TimeStampResp.load(reply.content)
+    assert response["status"]["status"].native == "granted"
+    info = response["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+    assert info["nonce"].native == 12345
+    assert info["message_imprint"]["hashed_message"].native == hashlib.sha256(b"van ban").digest()
+    bad = client.post(
+        "/tsa", content=b"not DER", headers={"Content-Type": "application/timestamp-query"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "tsa_request_invalid"
+    large = client.post(
+        "/tsa", content=b"0" * (65 * 1024), headers={"Content-Type": "application/timestamp-query"}
+    )
+    assert large.status_code == 413
+    assert large.json()["error"]["code"] == "tsa_request_too_large"
+
+
+def test_no_time_stamping_without_a_key_store_that_can() -> None:
+    from types import SimpleNamespace
+
+    from lienthong.exchange import tsa
+
+    runtime = SimpleNamespace(keys=object(), settings=SimpleNamespace(tsa_url=""))
+    with pytest.raises(AppError) as caught:
+        tsa.stamper(runtime)  # type: ignore[arg-type]
+    assert caught.value.code == "tsa_unavailable"

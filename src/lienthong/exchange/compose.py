@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import intake, pdfsign, registers
+from lienthong.exchange import intake, pdfsign, registers, tsa
 from lienthong.exchange.edxml.errors import refuse
 from lienthong.exchange.edxml.model import (
     Attachment,
@@ -124,6 +124,7 @@ def sign_uploads(runtime: Runtime, sender: Agency, draft: Draft, shown: str) -> 
         draft.signer.strip(), (draft.signer_title or "").strip(), sender.code, draft.competence
     )
     person_identity = pdfsign.person_keys(runtime).person_identity(person)
+    stamper = tsa.stamper(runtime)  # PAdES B-T: each signature time-stamped
     signed: list[Upload] = []
     for index, upload in enumerate(draft.uploads):
         data = _read_pdf(upload)
@@ -136,9 +137,12 @@ def sign_uploads(runtime: Runtime, sender: Agency, draft: Draft, shown: str) -> 
                 seal_image=pdfsign.seal_image(
                     runtime, agency_code=sender.code, agency_name=sender.name
                 ),
+                timestamper=stamper,
             )
         else:
-            data = pdfsign.sign_attachment(data, agency=agency_identity, first_line=shown)
+            data = pdfsign.sign_attachment(
+                data, agency=agency_identity, first_line=shown, timestamper=stamper
+            )
         signed.append(Upload(upload.name, io.BytesIO(data)))
     return signed
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from lienthong.accounts.deps import CurrentPrincipal
-from lienthong.exchange import pdfsign, register_book, registers, service
+from lienthong.exchange import pdfsign, register_book, registers, service, tsa
 from lienthong.exchange.api import Clerk, PageNo, PageSize, Reader, readable_agencies
 from lienthong.exchange.schemas import PdfSignatures
 from lienthong.kernel.clock import local_today
@@ -23,6 +23,7 @@ from lienthong.web.deps import DB, IsoDate, NodeRuntime, Pk
 from lienthong.web.openapi import SIGNED_IN, WITH_BODY, binary, errors, raw_body
 
 router = APIRouter(prefix="/api/v1", tags=["registers"])
+tsa_router = APIRouter(tags=["time-stamping"])
 Book = Literal["outgoing", "incoming"]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -288,3 +289,33 @@ def document_signatures(document_pk: Pk, db: DB, principal: CurrentPrincipal) ->
         db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
     return pdfsign.summary(pdfsign.checks_of(db, [document.id])[document.id])
+
+
+MAX_TSA_QUERY = 64 * 1024
+
+
+@tsa_router.post(
+    "/tsa",
+    response_class=Response,
+    responses={
+        **binary(tsa.TIMESTAMP_REPLY, "A TimeStampResp (RFC 3161), DER"),
+        **SIGNED_IN,
+        **WITH_BODY,
+        **errors(400, 503),
+    },
+    openapi_extra=raw_body(tsa.TIMESTAMP_QUERY, "A TimeStampReq (RFC 3161), DER"),
+)
+async def time_stamp(
+    request: Request, runtime: NodeRuntime, principal: CurrentPrincipal
+) -> Response:
+    """The node's time-stamping authority, for the node's agencies and their software."""
+    data = b""
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_TSA_QUERY:
+            raise TooLarge(
+                "Yêu cầu dấu thời gian quá lớn.",
+                "The time-stamp request is too large.",
+                code="tsa_request_too_large",
+            )
+    return Response(tsa.respond(runtime, data), media_type=tsa.TIMESTAMP_REPLY)

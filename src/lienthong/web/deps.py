@@ -51,7 +51,9 @@ def language(request: Request) -> str:
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith(("/api/", "/federation/v1/", "/healthz", "/readyz", "/metrics")):
+    if request.url.path.startswith(
+        ("/api/", "/federation/v1/", "/healthz", "/readyz", "/metrics", "/tsa")
+    ):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
