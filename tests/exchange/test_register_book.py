@@ -236,3 +236,36 @@ def test_a_failed_signature_is_received_and_returned_in_one_click(
     db.expire_all()
     delivery = db.scalars(select(Delivery).where(Delivery.document_fk == document)).one()
     assert delivery.status_code == "02"
+
+
+def test_the_checker_reports_the_pdf_signatures_and_the_header(
+    db: Session, keyed: Runtime, client: TestClient
+) -> None:
+    import dataclasses
+
+    from lienthong.exchange import pdfsign
+
+    foreign = keyed.keys.identity(HONG_GAI)
+    assert foreign is not None
+    draft = compose.Draft(
+        recipients=[HONG_GAI],
+        subject="Kiểm tra chữ ký PDF",
+        code_number="33",
+        code_notation="SNV-VP",
+        uploads=[
+            compose.Upload(
+                "a.pdf",
+                io.BytesIO(pdfsign.sign_attachment(real_pdf(), agency=foreign, first_line="x")),
+            )
+        ],
+    )
+    package = compose.build(db, keyed, sender_code=SNV, draft=draft)
+    package = dataclasses.replace(package, document_id=f"{SNV},2026/12/03,33/SNV-VP")
+    report = client.post("/api/v1/edxml/validate", content=signed(keyed, package)).json()
+    assert report["valid"] is True  # a PDF signature problem is a warning: it is received
+    assert report["header"]["code_number"] == "33"
+    assert report["header"]["code_notation"] == "SNV-VP"
+    assert report["header"]["attachments"][0]["name"] == "a.pdf"
+    pdf = report["header"]["attachments"][0]["pdf_signatures"]
+    assert (pdf["state"], pdf["reason_code"]) == ("red", "pdf_signature_other_agency")
+    assert any(p["code"] == "pdf_signature_other_agency" for p in report["problems"])
