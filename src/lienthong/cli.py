@@ -167,6 +167,10 @@ def demo(
             node_code=settings.node_code,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+    from lienthong.exchange.demo_documents import seed_demo_documents
+
+    with unit_of_work(factory) as session:
+        seed_demo_documents(session, runtime)  # a signed, numbered document to look at
     console.print(
         f"Registry: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )

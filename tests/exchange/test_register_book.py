@@ -269,3 +269,13 @@ def test_the_checker_reports_the_pdf_signatures_and_the_header(
     pdf = report["header"]["attachments"][0]["pdf_signatures"]
     assert (pdf["state"], pdf["reason_code"]) == ("red", "pdf_signature_other_agency")
     assert any(p["code"] == "pdf_signature_other_agency" for p in report["problems"])
+
+
+def test_the_demo_sends_one_signed_numbered_decision(db: Session, keyed: Runtime) -> None:
+    from lienthong.exchange.clerk_models import PdfSignatureCheck
+    from lienthong.exchange.demo_documents import seed_demo_documents
+
+    assert seed_demo_documents(db, keyed) == 1
+    assert seed_demo_documents(db, keyed) == 0
+    states = list(db.scalars(select(PdfSignatureCheck.state)))
+    assert states == ["green", "green"]

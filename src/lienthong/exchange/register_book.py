@@ -245,7 +245,8 @@ _FONTS = (
 
 
 @cache
-def _font() -> str:
+def font_name() -> str:
+    """A font with Vietnamese glyphs registered for reportlab (Times New Roman's metrics)."""
     name = "LienthongRegister"
     path = next(p for p in _FONTS if p.exists())
     pdfmetrics.registerFont(TTFont(name, str(path)))
@@ -254,7 +255,7 @@ def _font() -> str:
 
 def register_pdf(agency: Agency, book: str, year: int, found: Iterator[Line]) -> bytes:
     """The printable register of Phụ lục IV: the agency, the year, one row per line."""
-    font = _font()
+    font = font_name()
     title = ParagraphStyle("title", fontName=font, fontSize=14, leading=18, alignment=TA_CENTER)
     head = ParagraphStyle("head", fontName=font, fontSize=11, leading=14, alignment=TA_CENTER)
     cell = ParagraphStyle("cell", fontName=font, fontSize=8.5, leading=10.5)
