@@ -591,7 +591,12 @@ def validate(handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool) 
             "issuer": _attr(leaf.issuer, NameOID.COMMON_NAME),
         }
         try:
-            status = validate_pdf_signature(sig, signer_validation_context=context)
+            # The last signature over the whole file has no later revision to compare: its
+            # difference analysis is skipped (the earlier ones' catch what was added after them).
+            whole = index == len(embedded) - 1 and (
+                sig.evaluate_signature_coverage() == SignatureCoverageLevel.ENTIRE_FILE
+            )
+            status = validate_pdf_signature(sig, signer_validation_context=context, skip_diff=whole)
         except (SignatureValidationError, ValueError, KeyError) as exc:
             entry.update(intact=False, error=str(exc)[:200])
             verdict.signatures.append(entry)
