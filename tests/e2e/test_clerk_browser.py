@@ -8,10 +8,10 @@ from __future__ import annotations
 import io
 import re
 
-import pypdfium2 as pdfium
+import pypdfium2 as pdfium  # type: ignore[import-untyped]  # ships no py.typed
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from lienthong.exchange.demo_documents import demo_pdf
 from lienthong.exchange.pdfsign import Place
@@ -41,15 +41,12 @@ def test_sign_twice_send_and_see_both_signatures(
     department.get_by_label("Người ký", exact=True).fill("Nguyễn Văn Minh")
     department.get_by_label("Chức vụ người ký").fill("Giám đốc")
     department.get_by_label(re.compile("Ký số tệp PDF")).check()
-    department.get_by_label("Tệp PDF đính kèm").set_input_files(
-        [
-            {
-                "name": "quyet-dinh.pdf",
-                "mimeType": "application/pdf",
-                "buffer": demo_pdf("QUYẾT ĐỊNH", ["Ban hành quy chế."]),
-            }
-        ]
-    )
+    upload: FilePayload = {
+        "name": "quyet-dinh.pdf",
+        "mimeType": "application/pdf",
+        "buffer": demo_pdf("QUYẾT ĐỊNH", ["Ban hành quy chế."]),
+    }
+    department.get_by_label("Tệp PDF đính kèm").set_input_files([upload])
     department.get_by_role("button", name="Ký và gửi").click()
     expect(department.get_by_test_id("sent-notice")).to_be_visible()
     expect(department.get_by_text(re.compile(r"^\d{2,}/QĐ-SNV$"))).to_be_visible()

@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from lienthong.accounts.models import Role
 from lienthong.exchange import compose
 from lienthong.exchange.clerk_models import RegisterEntry
 from lienthong.kernel.clock import local_today
+from lienthong.kernel.errors import AppError
 from lienthong.registry import service as registry
 from lienthong.runtime import Runtime
 from tests.conftest import signed_in
@@ -162,12 +164,17 @@ def test_notation_and_images_through_the_api(
     clear.save(seal, format="PNG")
     saved = client.put(
         "/api/v1/signing/signature",
-        params={"name": "Nguyễn Văn An", "title": "Giám đốc"},
+        params={"name": "Người Thử Ảnh", "title": "Chuyên viên"},
         content=seal.getvalue(),
         headers={"Content-Type": "image/png"},
     )
     assert saved.status_code == 200, saved.text
     assert saved.json() == {"agency": SNV, "kind": "signature", "width": 30, "height": 30}
+    from lienthong.exchange import pdfsign
+
+    person = pdfsign.Person("Người Thử Ảnh", "Chuyên viên", SNV)
+    assert pdfsign.signature_image(keyed, person).size == (30, 30)  # the uploaded one is used
+    pdfsign._image_path(keyed, SNV, person).unlink()  # the key folder outlives this test
     too_big = client.put(
         "/api/v1/signing/seal",
         content=b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 10),
@@ -279,3 +286,63 @@ def test_the_demo_sends_one_signed_numbered_decision(db: Session, keyed: Runtime
     assert seed_demo_documents(db, keyed) == 0
     states = list(db.scalars(select(PdfSignatureCheck.state)))
     assert states == ["green", "green"]
+
+
+def test_an_electronic_copy_is_signed_registered_and_sent(
+    db: Session, keyed: Runtime, client: TestClient
+) -> None:
+    from lienthong.exchange import copies, pdfsign
+    from lienthong.exchange.clerk_models import PdfSignatureCheck
+    from lienthong.exchange.models import DocumentAttachment
+
+    assert frozenset(copies.FORMS.values()) == pdfsign.COPY_TYPES
+    original = _send(
+        db,
+        keyed,
+        [HONG_GAI],
+        "Quyết định gốc",
+        type_name="Quyết định",
+        signer="Trần Thị Hoa",
+        signer_title="Giám đốc",
+        sign_pdfs=True,
+    )
+    signed_in(client, db, username="clerk.copier", role=Role.CLERK, agency=HONG_GAI)
+    answer = client.post(
+        f"/api/v1/documents/{original}/copies",
+        json={"form": "SAO Y", "recipients": [HA_LONG]},
+    )
+    assert answer.status_code == 202, answer.text
+    copy = answer.json()["id"]
+    db.expire_all()
+    entry = db.scalars(
+        select(RegisterEntry).where(
+            RegisterEntry.document_fk == copy, RegisterEntry.book == "outgoing"
+        )
+    ).one()
+    assert entry.notation == "SY-UBND"
+    check = db.scalars(select(PdfSignatureCheck).where(PdfSignatureCheck.document_fk == copy)).one()
+    assert check.state == "green", check.reason_en
+    assert [s["agency_code"] for s in check.signatures] == [SNV, SNV, HONG_GAI]
+    attachment = db.get_one(DocumentAttachment, check.attachment_fk)
+    assert attachment.name is not None
+    assert attachment.name.startswith("sao-y-")
+    refused = client.post(
+        f"/api/v1/documents/{original}/copies", json={"form": "SAO CHÉP", "recipients": [HA_LONG]}
+    )
+    assert refused.status_code == 422
+    with pytest.raises(AppError) as caught:
+        copies.make_copy(
+            db, keyed, document_pk=original, agency_code=HONG_GAI, form="SAO CHÉP", recipients=[]
+        )
+    assert caught.value.code == "copy_form_unknown"
+    with pytest.raises(AppError) as caught:
+        copies.make_copy(
+            db,
+            keyed,
+            document_pk=original,
+            agency_code=HONG_GAI,
+            form="SAO Y",
+            recipients=[HA_LONG],
+            position=7,
+        )
+    assert caught.value.code == "unknown_attachment"

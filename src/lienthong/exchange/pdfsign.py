@@ -45,6 +45,8 @@ from lienthong.kernel.pki import FileKeyStore, KeyStore, SigningIdentity, new_ke
 if TYPE_CHECKING:
     from lienthong.runtime import Runtime
 
+COPY_TYPES = frozenset({"Bản sao y", "Bản trích sao", "Bản sao lục"})  # exchange/copies.py
+
 PERSON, AGENCY = "person", "agency"
 GREEN, AMBER, RED = "green", "amber", "red"
 _ORDER = {GREEN: 0, AMBER: 1, RED: 2}
@@ -472,17 +474,20 @@ def sign_attachment(
     first_line: str,
     moment: datetime | None = None,
     timestamper: Any = None,
+    field_name: str = "CoQuan",
 ) -> bytes:
     """An attachment in a file of its own, or an electronic copy: the agency's signature at the
     top right of page 1, no image, the text of `first_line` (number and notation, or the copy
     form and the copying agency) and the signing time."""
     _readable(data)
     text = f"{first_line}\n{iso_local(moment or utcnow())}"
-    box = _top_right(data)
+    font = _font(10)
+    width = max(int(font.getlength(line)) for line in text.splitlines()) + 6
+    box = _top_right(data, width=min(max(width, 120), 400), height=28)
     return _one_signature(
         data,
         agency,
-        field_name="CoQuan",
+        field_name=field_name,
         page=0,
         box=box,
         style=_image_style(text_image(text, width=box[2] - box[0], height=box[3] - box[1])),
@@ -548,7 +553,9 @@ def _revoked(keys: KeyStore, leaf: x509.Certificate, at: datetime) -> bool:
     return False
 
 
-def validate(handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool) -> Verdict:
+def validate(
+    handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool, copy: bool = False
+) -> Verdict:
     """The verdict on one PDF: green when the required signatures (the person's and the
     agency's on the main document, the agency's on an attachment of its own) are all intact,
     trusted, unrevoked, of the sending agency, and the last covers the whole file."""
@@ -654,7 +661,7 @@ def validate(handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool) 
                 f"Chứng thư số của {who} không có mã định danh cơ quan.",
                 f"The certificate of {who} carries no agency code.",
             )
-        elif code != sender_code:
+        elif code != sender_code and not (copy and not last):
             verdict.worse(
                 RED,
                 "pdf_signature_other_agency",
@@ -674,6 +681,15 @@ def validate(handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool) 
         else:
             roles.add(role)
     needed = {PERSON, AGENCY} if main else {AGENCY}
+    if copy and embedded:
+        last_entry = verdict.signatures[-1]
+        if last_entry.get("agency_code") != sender_code or last_entry["role"] != AGENCY:
+            verdict.worse(
+                RED,
+                "pdf_signature_other_agency",
+                f"Bản sao không mang chữ ký số của cơ quan sao {sender_code}.",
+                f"The copy does not carry the signature of the copying agency {sender_code}.",
+            )
     missing = needed - roles
     if missing and verdict.state == GREEN:
         names = {
@@ -709,11 +725,20 @@ def check_document(
         .order_by(DocumentAttachment.position)
     ).all()
     checks: list[PdfSignatureCheck] = []
+    # An electronic copy carries the original's signatures (another agency's) and the copying
+    # agency's last, over the whole file: that one is required.
+    is_copy = document.type_name in COPY_TYPES
     for attachment in attachments:
         with runtime.blobs.open(attachment.blob_sha256) as handle:
             if not _is_pdf(attachment, handle):
                 continue
-            verdict = validate(handle, keys=runtime.keys, sender_code=sender.code, main=not checks)
+            verdict = validate(
+                handle,
+                keys=runtime.keys,
+                sender_code=sender.code,
+                main=not checks and not is_copy,
+                copy=is_copy,
+            )
         check = PdfSignatureCheck(
             document_fk=document.id,
             attachment_fk=attachment.id,

@@ -58,6 +58,10 @@ TYPE_ABBREVIATIONS = {
     "Phiếu chuyển": "PC",
     "Phiếu báo": "PB",
     "Thư công": "",
+    # Phụ lục III, I: electronic copies (exchange/copies.py).
+    "Bản sao y": "SY",
+    "Bản trích sao": "TrS",
+    "Bản sao lục": "SL",
 }
 _PEOPLES_COMMITTEES = {
     AgencyKind.PROVINCIAL_COMMITTEE,

@@ -12,9 +12,9 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from lienthong.accounts.deps import CurrentPrincipal
-from lienthong.exchange import pdfsign, register_book, registers, service, tsa
+from lienthong.exchange import copies, pdfsign, register_book, registers, service, tsa
 from lienthong.exchange.api import Clerk, PageNo, PageSize, Reader, readable_agencies
-from lienthong.exchange.schemas import PdfSignatures
+from lienthong.exchange.schemas import DocumentAnswer, PdfSignatures
 from lienthong.kernel.clock import local_today
 from lienthong.kernel.errors import TooLarge
 from lienthong.registry import service as registry
@@ -289,6 +289,38 @@ def document_signatures(document_pk: Pk, db: DB, principal: CurrentPrincipal) ->
         db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
     return pdfsign.summary(pdfsign.checks_of(db, [document.id])[document.id])
+
+
+class CopyIn(BaseModel):
+    form: Literal["SAO Y", "TRÍCH SAO", "SAO LỤC"]
+    recipients: list[Annotated[str, Field(pattern=AGENCY_CODE)]] = Field(
+        min_length=1, max_length=200
+    )
+    attachment: int = Field(default=0, ge=0, le=10_000, description="The file's position")
+
+
+@router.post(
+    "/documents/{document_pk}/copies",
+    response_model=DocumentAnswer,
+    status_code=202,
+    responses={**SIGNED_IN, **errors(404, 409)},
+)
+def copy_document(
+    document_pk: Pk, body: CopyIn, db: DB, runtime: NodeRuntime, acting: Clerk
+) -> dict[str, Any]:
+    """An electronic copy (SAO Y, TRÍCH SAO, SAO LỤC) of one of the document's PDFs, signed by
+    the clerk's agency, numbered from its outgoing register and sent to `recipients`."""
+    answer = copies.make_copy(
+        db,
+        runtime,
+        document_pk=document_pk,
+        agency_code=acting.agency_code,
+        form=body.form,
+        recipients=body.recipients,
+        position=body.attachment,
+    )
+    db.commit()
+    return answer
 
 
 MAX_TSA_QUERY = 64 * 1024

@@ -236,7 +236,7 @@ def _pdf_signatures(
                     f"AttachmentEncoded/Attachment[{attachment.content_id}]",
                     verdict.reason_en or "",
                     "Sign the PDF by the competent person and by the agency (Decree 30/2020).",
-                    verdict.reason_code,
+                    verdict.reason_code or "",
                     "warning",
                 )
             )
