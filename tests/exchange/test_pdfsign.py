@@ -349,3 +349,34 @@ def test_no_time_stamping_without_a_key_store_that_can() -> None:
     with pytest.raises(AppError) as caught:
         tsa.stamper(runtime)  # type: ignore[arg-type]
     assert caught.value.code == "tsa_unavailable"
+
+
+def test_the_logs_checkpoints_are_time_stamped(db: Session, keyed: Runtime) -> None:
+    from lienthong.exchange import log, tsa
+    from lienthong.exchange.clerk_models import CheckpointTimestamp
+
+    compose.send(
+        db,
+        keyed,
+        sender_code=SNV,
+        draft=compose.Draft(
+            recipients=[HONG_GAI],
+            subject="Cho nhật ký",
+            uploads=[compose.Upload("a.pdf", io.BytesIO(real_pdf()))],
+        ),
+    )
+    mark = log.checkpoint(db, keys=keyed.keys)
+    assert mark is not None
+    stamp = tsa.stamp_checkpoint(db, keyed, mark)
+    assert tsa.stamp_checkpoint(db, keyed, mark) is stamp  # once per checkpoint
+    assert db.get(CheckpointTimestamp, mark.id) is stamp
+    assert abs((stamp.gen_time - utcnow()).total_seconds()) < 300
+    assert tsa.verify_checkpoint_stamp(keyed, mark, stamp)
+    from types import SimpleNamespace
+
+    stranger = FileKeyStore(Path(str(keyed.settings.key_dir)) / "stranger")
+    stranger.ensure_ca()
+    elsewhere = SimpleNamespace(keys=stranger, settings=keyed.settings)
+    assert not tsa.verify_checkpoint_stamp(elsewhere, mark, stamp)  # type: ignore[arg-type]
+    mark.entry_hash = "0" * 64  # another head: the token no longer covers it
+    assert not tsa.verify_checkpoint_stamp(keyed, mark, stamp)

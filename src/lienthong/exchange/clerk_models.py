@@ -58,3 +58,15 @@ class PdfSignatureCheck(Base):
     # intact, trusted, revoked, covers_whole, timestamp.
     signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     checked_at: Mapped[datetime]
+
+
+class CheckpointTimestamp(Base):
+    """An RFC 3161 time-stamp over one signed checkpoint of the message log (exchange/tsa.py)."""
+
+    __tablename__ = "log_checkpoint_timestamp"
+
+    checkpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("message_log_checkpoint.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(Text)  # the TimeStampToken, DER in base64
+    gen_time: Mapped[datetime]  # the time the TSA vouches for

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lienthong.config import Settings
-from lienthong.exchange import compose, log, register_book, service
+from lienthong.exchange import compose, log, register_book, service, tsa
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.models import Delivery, Document
 from lienthong.kernel.clock import local_today
@@ -192,4 +192,9 @@ def checkpoint(ctx: typer.Context) -> None:
     runtime = build_runtime(ctx.obj)
     with command_unit(ctx) as session:
         mark = log.checkpoint(session, keys=runtime.keys)
-    console.print(f"checkpoint at entry {mark.entry_id}" if mark else "the log is empty")
+        stamp = tsa.stamp_checkpoint(session, runtime, mark) if mark is not None else None
+    console.print(
+        f"checkpoint at entry {mark.entry_id}, time-stamped {stamp.gen_time.isoformat()}"
+        if mark and stamp
+        else "the log is empty"
+    )

@@ -5,18 +5,24 @@ one)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from asn1crypto import cms, tsp
 from asn1crypto import keys as asn1_keys
-from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy.orm import Session
 
+from lienthong.exchange.clerk_models import CheckpointTimestamp
+from lienthong.exchange.models import LogCheckpoint
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError
 from lienthong.kernel.pki import FileKeyStore, SigningIdentity, new_key
@@ -138,3 +144,50 @@ def respond(runtime: Runtime, query: bytes) -> bytes:
         )
     response: tsp.TimeStampResp = _local(runtime).request_tsa_response(request)
     return bytes(response.dump())
+
+
+def checkpoint_imprint(mark: LogCheckpoint) -> bytes:
+    """What a checkpoint's time-stamp covers: the chain's head and the node's signature of it."""
+    return hashlib.sha256(f"{mark.entry_hash}\n{mark.signature}".encode()).digest()
+
+
+def stamp_checkpoint(
+    session: Session, runtime: Runtime, mark: LogCheckpoint
+) -> CheckpointTimestamp:
+    """Time-stamp a checkpoint of the message log once (by the configured TSA)."""
+    found = session.get(CheckpointTimestamp, mark.id)
+    if found is not None:
+        return found
+    token = asyncio.run(stamper(runtime).async_timestamp(checkpoint_imprint(mark), "sha256"))
+    info = token["content"]["encap_content_info"]["content"].parsed
+    stamp = CheckpointTimestamp(
+        checkpoint_id=mark.id,
+        token=base64.b64encode(token.dump()).decode(),
+        gen_time=info["gen_time"].native,
+    )
+    session.add(stamp)
+    session.flush()
+    return stamp
+
+
+def verify_checkpoint_stamp(
+    runtime: Runtime, mark: LogCheckpoint, stamp: CheckpointTimestamp
+) -> bool:
+    """The token's imprint is this checkpoint's and its signature verifies to a trust anchor."""
+    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+
+    from lienthong.exchange.pdfsign import _context
+
+    token = cms.ContentInfo.load(base64.b64decode(stamp.token))
+    imprint = checkpoint_imprint(mark)
+    try:
+        status = asyncio.run(
+            validate_tst_signed_data(
+                token["content"], _context(runtime.keys), expected_tst_imprint=lambda _: imprint
+            )
+        )
+    except Exception:
+        return False
+    # trusted: a validation path to an anchor was found and no trust problem reported
+    trusted = status.get("validation_path") is not None and not status.get("trust_problem_indic")
+    return bool(status["intact"] and status["valid"] and trusted)

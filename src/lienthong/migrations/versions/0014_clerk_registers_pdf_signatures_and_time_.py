@@ -1,8 +1,8 @@
-"""clerk registers and pdf signatures
+"""clerk registers, pdf signatures and time-stamps
 
 Revision ID: 0014
 Revises: 0010
-Create Date: 2026-12-03 12:16:41.452038
+Create Date: 2026-12-03 12:49:37.426008
 """
 
 from __future__ import annotations
@@ -19,6 +19,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "log_checkpoint_timestamp",
+        sa.Column("checkpoint_id", sa.Integer(), nullable=False),
+        sa.Column("token", sa.Text(), nullable=False),
+        sa.Column("gen_time", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["checkpoint_id"],
+            ["message_log_checkpoint.id"],
+            name=op.f("fk_log_checkpoint_timestamp_checkpoint_id_message_log_checkpoint"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("checkpoint_id", name=op.f("pk_log_checkpoint_timestamp")),
+    )
     op.create_table(
         "pdf_signature_check",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -108,3 +121,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_pdf_signature_check_document_fk"))
 
     op.drop_table("pdf_signature_check")
+    op.drop_table("log_checkpoint_timestamp")
