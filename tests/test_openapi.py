@@ -37,7 +37,11 @@ OPAQUE_INPUT = re.compile(
     r"|POST /api/v1/organizations|PATCH /api/v1/organizations/"
     r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/"
     r"|POST /api/v1/data/requests$)"
+    r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/|PUT /api/v1/signing/|POST /tsa)"
 )
+
+# A time-stamp query (RFC 3161) is DER bytes: sent as any binary body is.
+schemathesis.serializer.alias("application/timestamp-query", "application/octet-stream")
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from lienthong.db import make_engine, make_session_factory
 from lienthong.exchange import api as exchange_api
 from lienthong.exchange import intake, vdxp
 from lienthong.exchange import pages as exchange_pages
+from lienthong.exchange import registers_api as exchange_registers_api
 from lienthong.federation import api as federation_api
 from lienthong.federation import pages as federation_pages
 from lienthong.kernel import blobgc, jobs, logs
@@ -289,6 +290,8 @@ def create_app(
         netmon_api.router,
         netmon_api.blackbox,
         security_api.router,
+        exchange_registers_api.router,
+        exchange_registers_api.tsa_router,
     ):
         app.include_router(api, responses=EVERYWHERE)
     app.include_router(vdxp.router, prefix=settings.vdxp_prefix)

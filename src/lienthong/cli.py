@@ -231,6 +231,10 @@ def demo(
             interval=settings.netmon_interval_seconds,
         )
     console.print(f"Network: {links} illustrative links on loopback (probed live)")
+    from lienthong.exchange.demo_documents import seed_demo_documents
+
+    with unit_of_work(factory) as session:
+        seed_demo_documents(session, runtime)  # a signed, numbered document to look at
     console.print(
         f"Registry: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )

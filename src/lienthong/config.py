@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     allow_sha1: bool = False
     vdxp_prefix: str = "/vdxp"
     log_checkpoint_minutes: int = Field(default=10, ge=1)
+    # RFC 3161 time-stamping of the node's PDF signatures: another TSA (e.g. a national one);
+    # empty uses the node's own (`POST /tsa`, exchange/tsa.py).
+    tsa_url: str = ""
     # Group commit of intake: packages that arrive together (up to this many, or within this
     # long of the first) are stored in one transaction. 1 stores each on its own.
     intake_batch_max: int = Field(default=64, ge=1, le=1000)

@@ -3,6 +3,7 @@
 from lienthong.accounts import models as accounts_models
 from lienthong.datashare import models as datashare_models
 from lienthong.db import Base
+from lienthong.exchange import clerk_models as exchange_clerk_models
 from lienthong.exchange import models as exchange_models
 from lienthong.federation import models as federation_models
 from lienthong.kernel import blobgc, jobs, notify, ratelimit
@@ -16,6 +17,7 @@ __all__ = [
     "accounts_models",
     "blobgc",
     "datashare_models",
+    "exchange_clerk_models",
     "exchange_models",
     "federation_models",
     "jobs",

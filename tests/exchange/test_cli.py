@@ -69,3 +69,54 @@ def test_send_to_nobody_valid_fails_with_the_reason(node: str, tmp_path: Path) -
     result = runner.invoke(app, ["doc", "send", str(pdf), "--from", SNV, "--to", "000.00.30.H49"])
     assert result.exit_code == 2
     assert "recipient_dissolved" in result.output
+
+
+def test_send_signed_and_read_the_registers(node: str, tmp_path: Path) -> None:
+    from tests.exchange.test_pdfsign import real_pdf
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["org", "remote-signing", SNV]).exit_code == 0
+    pdf = tmp_path / "quyet-dinh.pdf"
+    pdf.write_bytes(real_pdf())
+    sent = runner.invoke(
+        app,
+        [
+            "doc",
+            "send",
+            str(pdf),
+            "--from",
+            SNV,
+            "--to",
+            HONG_GAI,
+            "--type",
+            "Quyết định",
+            "--sign",
+            "--signer",
+            "Phạm Văn Minh",
+            "--title",
+            "Giám đốc",
+        ],
+    )
+    assert sent.exit_code == 0, sent.output
+    csv_path, pdf_path = tmp_path / "so-den.csv", tmp_path / "so-den.pdf"
+    shown = runner.invoke(
+        app,
+        [
+            "doc",
+            "register",
+            HONG_GAI,
+            "--book",
+            "incoming",
+            "--csv",
+            str(csv_path),
+            "--pdf",
+            str(pdf_path),
+        ],
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "green" in shown.stdout.replace("\n", "")
+    rows = csv_path.read_text(encoding="utf-8-sig").splitlines()
+    assert "01/QĐ-SNV" in rows[1]
+    assert pdf_path.read_bytes().startswith(b"%PDF-")
+    refused = runner.invoke(app, ["doc", "register", HONG_GAI, "--book", "sideways"])
+    assert refused.exit_code == 2

@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from lienthong.config import Settings
-from lienthong.exchange import compose, log, service
+from lienthong.exchange import compose, log, register_book, service, tsa
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.models import Delivery, Document
+from lienthong.kernel.clock import local_today
 from lienthong.kernel.commands import command_unit
 from lienthong.registry import service as registry
 from lienthong.registry.models import Agency
@@ -42,6 +43,11 @@ def send(
     drafting_unit: Annotated[
         str | None, typer.Option(help="Drafting unit's abbreviation in the notation, e.g. VP.")
     ] = None,
+    sign: Annotated[
+        bool, typer.Option(help="Sign the PDFs: the signer, then the agency (Decree 30/2020).")
+    ] = False,
+    signer: Annotated[str | None, typer.Option(help="The competent person who signs.")] = None,
+    title: Annotated[str | None, typer.Option(help="The signer's title (chức vụ).")] = None,
 ) -> None:
     """Build a package from PDFs, number it from the sender's outgoing register, sign it with
     the sender's remote-signing key, and send it."""
@@ -60,6 +66,9 @@ def send(
                 type_name=type_name,
                 drafting_unit=drafting_unit,
                 uploads=uploads,
+                sign_pdfs=sign,
+                signer=signer,
+                signer_title=title,
             ),
         )
     print(json.dumps(answer, ensure_ascii=False, indent=2))
@@ -124,6 +133,40 @@ def show(ctx: typer.Context, document_id: int) -> None:
     print(json.dumps(out, ensure_ascii=False, indent=2))
 
 
+@doc_app.command("register")
+def register(
+    ctx: typer.Context,
+    code: str,
+    book: Annotated[str, typer.Option(help="outgoing or incoming")] = "outgoing",
+    year: Annotated[int | None, typer.Option(help="Year (this year by default).")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Write the whole register as CSV here.")
+    ] = None,
+    pdf_out: Annotated[
+        Path | None, typer.Option("--pdf", help="Write the printable register (PDF) here.")
+    ] = None,
+) -> None:
+    """An agency's outgoing or incoming register for a year (Decree 30/2020, Phụ lục IV)."""
+    if book not in register_book.BOOKS:
+        console.print(f"[red]--book[/] must be one of {', '.join(register_book.BOOKS)}")
+        raise typer.Exit(2)
+    with command_unit(ctx) as session:
+        agency = registry.get_agency(session, code=code)
+        filters = register_book.Filter(year or local_today().year)
+        if csv_out is not None:
+            lines = register_book.all_lines(session, agency=agency, book=book, filters=filters)
+            csv_out.write_text("".join(register_book.csv_chunks(book, lines)), encoding="utf-8")
+        if pdf_out is not None:
+            lines = register_book.all_lines(session, agency=agency, book=book, filters=filters)
+            pdf_out.write_bytes(register_book.register_pdf(agency, book, filters.year, lines))
+        table = Table(title=f"{agency.name}: {book} {filters.year}")
+        for column in register_book.HEADERS[book][:-1]:
+            table.add_column(column)
+        for line in register_book.all_lines(session, agency=agency, book=book, filters=filters):
+            table.add_row(*register_book.row(book, line)[:-1])
+    console.print(table)
+
+
 @log_app.command("verify")
 def verify(ctx: typer.Context) -> None:
     """Walk the chain; report the first entry where it breaks, and check the signed checkpoints."""
@@ -149,4 +192,9 @@ def checkpoint(ctx: typer.Context) -> None:
     runtime = build_runtime(ctx.obj)
     with command_unit(ctx) as session:
         mark = log.checkpoint(session, keys=runtime.keys)
-    console.print(f"checkpoint at entry {mark.entry_id}" if mark else "the log is empty")
+        stamp = tsa.stamp_checkpoint(session, runtime, mark) if mark is not None else None
+    console.print(
+        f"checkpoint at entry {mark.entry_id}, time-stamped {stamp.gen_time.isoformat()}"
+        if mark and stamp
+        else "the log is empty"
+    )

@@ -3,6 +3,7 @@ uploaded PDFs, signed with the agency's remote-signing key."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -10,7 +11,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import intake, registers
+from lienthong.exchange import intake, pdfsign, registers, tsa
 from lienthong.exchange.edxml.errors import refuse
 from lienthong.exchange.edxml.model import (
     Attachment,
@@ -25,6 +26,7 @@ from lienthong.exchange.routing import organization
 from lienthong.kernel.blobs import BlobRef
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
 from lienthong.registry import service as registry
+from lienthong.registry.models import Agency
 from lienthong.runtime import Runtime
 
 MAX_PDF_BYTES = 100 * 1024 * 1024
@@ -50,6 +52,11 @@ class Draft:
     due_date: date | None = None
     signer: str | None = None
     uploads: list[Upload] = field(default_factory=list)
+    # The signing step (Decree 30/2020 art. 5): the first PDF gets the signer's signature and
+    # the agency's, the others the agency's with the number and notation.
+    sign_pdfs: bool = False
+    signer_title: str | None = None
+    competence: str = ""
 
 
 def store_pdf(runtime: Runtime, upload: Upload) -> BlobRef:
@@ -78,6 +85,68 @@ def store_pdf(runtime: Runtime, upload: Upload) -> BlobRef:
     return writer.finish()
 
 
+def _read_pdf(upload: Upload) -> bytes:
+    data = upload.handle.read(MAX_PDF_BYTES + 1)
+    if not data.startswith(b"%PDF-"):
+        raise refuse(
+            "attachment_not_pdf",
+            f"Tệp '{upload.name}' không phải PDF.",
+            f"File '{upload.name}' is not a PDF.",
+            file=upload.name,
+        )
+    if len(data) > MAX_PDF_BYTES:
+        raise refuse(
+            "attachment_too_large",
+            f"Tệp '{upload.name}' lớn hơn {MAX_PDF_BYTES // 2**20} MB.",
+            f"File '{upload.name}' is larger than {MAX_PDF_BYTES // 2**20} MB.",
+            file=upload.name,
+        )
+    return data
+
+
+def sign_uploads(runtime: Runtime, sender: Agency, draft: Draft, shown: str) -> list[Upload]:
+    """The signing step: the main PDF signed by the person then the agency, each attachment
+    by the agency with its number and notation."""
+    agency_identity = runtime.keys.identity(sender.code)
+    if agency_identity is None:
+        raise refuse(
+            "remote_signing_unavailable",
+            "Cơ quan chưa được cấp khóa ký số từ xa; liên hệ quản trị nút.",
+            "This agency has no remote-signing key yet; ask the node's administrators.",
+        )
+    if not (draft.signer and draft.signer.strip()):
+        raise refuse(
+            "missing_signer",
+            "Nhập họ tên người ký để ký số văn bản.",
+            "Enter the signer's name to sign the document.",
+        )
+    person = pdfsign.Person(
+        draft.signer.strip(), (draft.signer_title or "").strip(), sender.code, draft.competence
+    )
+    person_identity = pdfsign.person_keys(runtime).person_identity(person)
+    stamper = tsa.stamper(runtime)  # PAdES B-T: each signature time-stamped
+    signed: list[Upload] = []
+    for index, upload in enumerate(draft.uploads):
+        data = _read_pdf(upload)
+        if index == 0:
+            data = pdfsign.sign_document(
+                data,
+                person=person_identity,
+                agency=agency_identity,
+                signature_image=pdfsign.signature_image(runtime, person),
+                seal_image=pdfsign.seal_image(
+                    runtime, agency_code=sender.code, agency_name=sender.name
+                ),
+                timestamper=stamper,
+            )
+        else:
+            data = pdfsign.sign_attachment(
+                data, agency=agency_identity, first_line=shown, timestamper=stamper
+            )
+        signed.append(Upload(upload.name, io.BytesIO(data)))
+    return signed
+
+
 def build(session: Session, runtime: Runtime, *, sender_code: str, draft: Draft) -> DocumentPackage:
     sender = registry.get_agency(session, code=sender_code)
     if not draft.recipients:
@@ -104,7 +173,12 @@ def build(session: Session, runtime: Runtime, *, sender_code: str, draft: Draft)
         )
     document_id = registers.national_document_id(sender.code, today.date(), number, code_notation)
     attachments, manifest = [], []
-    for index, upload in enumerate(draft.uploads, start=1):
+    uploads = (
+        sign_uploads(runtime, sender, draft, f"{number}/{code_notation}")
+        if draft.sign_pdfs
+        else draft.uploads
+    )
+    for index, upload in enumerate(uploads, start=1):
         blob = store_pdf(runtime, upload)
         content_id = f"cid:{index}"
         attachments.append(
@@ -125,6 +199,8 @@ def build(session: Session, runtime: Runtime, *, sender_code: str, draft: Draft)
         subject=draft.subject.strip(),
         content=draft.subject.strip(),
         signer_full_name=draft.signer,
+        signer_position=draft.signer_title,
+        signer_competence=draft.competence or None,
         due_date=draft.due_date,
         priority=draft.priority,
         steering_type="1",

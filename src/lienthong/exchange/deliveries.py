@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from lienthong.exchange import registers
 from lienthong.exchange.models import Delivery, Document
 from lienthong.exchange.routing import Route
 from lienthong.kernel import jobs, stages
@@ -62,6 +63,7 @@ def place(
     if remote:
         runtime.handover.queue_document(session, document=document, targets=remote)
     if local:
+        registers.record_arrivals(session, document=document, delivered=local)
         ids = [d.id for d in local]
         if arrivals is not None:
             arrivals.extend(ids)

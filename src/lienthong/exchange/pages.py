@@ -18,7 +18,15 @@ from lienthong.accounts.deps import (
     page_acting_for,
 )
 from lienthong.accounts.models import Role
-from lienthong.exchange import answers, compose, registers, service, validation
+from lienthong.exchange import (
+    answers,
+    compose,
+    pdfsign,
+    register_book,
+    registers,
+    service,
+    validation,
+)
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.api import check_status_role, readable_agencies
 from lienthong.exchange.spool import chunks as read_chunks
@@ -103,6 +111,41 @@ def sent_page(
     )
 
 
+@router.get("/registers", response_class=HTMLResponse)
+def registers_page(
+    request: Request,
+    db: DB,
+    acting: PageReader,
+    book: Annotated[str, Query(pattern="^(outgoing|incoming)$")] = "outgoing",
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """The agency's outgoing or incoming register for a year (Phụ lục IV)."""
+    owner = registry.get_agency(db, code=acting.agency_code)
+    filters = register_book.Filter(year or local_today().year, q.strip() or None)
+    lines, total = register_book.lines(
+        db, agency=owner, book=book, filters=filters, page=page, page_size=PAGE_SIZE
+    )
+    return render(
+        request,
+        "exchange/registers.html",
+        _context(
+            request,
+            owner=owner,
+            book=book,
+            year=filters.year,
+            q=q,
+            lines=lines,
+            total=total,
+            page=page,
+            page_size=PAGE_SIZE,
+            shown_number=register_book.shown_number,
+            unread_count=service.count_unread(db, agency=owner),
+        ),
+    )
+
+
 def _recipient_choices(db: DB, settings_node: str) -> list[tuple[str, list[Agency]]]:
     agencies = db.scalars(
         select(Agency)
@@ -169,6 +212,9 @@ async def compose_submit(
     priority: Annotated[int, Form(ge=0, le=4)] = 0,
     due_date: Annotated[str, Form(max_length=10)] = "",
     signer: Annotated[str, Form(max_length=200)] = "",
+    signer_title: Annotated[str, Form(max_length=100)] = "",
+    competence: Annotated[str, Form(max_length=8)] = "",
+    sign_pdfs: Annotated[str, Form(max_length=1)] = "",
     agency: Annotated[str | None, Form()] = None,
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
@@ -182,6 +228,9 @@ async def compose_submit(
         priority=priority,
         due_date=date.fromisoformat(due_date) if due_date else None,
         signer=signer.strip() or None,
+        signer_title=signer_title.strip() or None,
+        competence=competence.strip(),
+        sign_pdfs=sign_pdfs == "1",
         uploads=[
             compose.Upload(f.filename or "tep.pdf", f.file) for f in files or [] if f.filename
         ],
@@ -238,6 +287,7 @@ def document_page(
             deliveries=deliveries,
             histories=histories,
             attachments=service.attachments(db, document),
+            pdf_checks=pdfsign.checks_of(db, [document.id])[document.id],
             actions=actions,
             is_sender=delivery is None,
             may_recall=delivery is None and principal.has_role(Role.CLERK, sender.code),

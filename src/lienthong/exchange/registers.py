@@ -9,14 +9,19 @@ duplicate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from lienthong.exchange.models import AgencyNotation, RegisterCounter
+from lienthong.exchange.clerk_models import RegisterEntry
+from lienthong.exchange.models import AgencyNotation, Delivery, Document, RegisterCounter
+from lienthong.kernel.clock import local_today, utcnow
+from lienthong.kernel.errors import Conflict
 from lienthong.registry.models import Agency, AgencyKind
 
 OUTGOING, INCOMING = "outgoing", "incoming"
@@ -53,6 +58,10 @@ TYPE_ABBREVIATIONS = {
     "Phiếu chuyển": "PC",
     "Phiếu báo": "PB",
     "Thư công": "",
+    # Phụ lục III, I: electronic copies (exchange/copies.py).
+    "Bản sao y": "SY",
+    "Bản trích sao": "TrS",
+    "Bản sao lục": "SL",
 }
 _PEOPLES_COMMITTEES = {
     AgencyKind.PROVINCIAL_COMMITTEE,
@@ -93,13 +102,20 @@ def set_abbreviation(session: Session, *, agency: Agency, value: str) -> AgencyN
     return row
 
 
+def _upsert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def take_number(session: Session, *, agency: Agency, year: int, book: str = OUTGOING) -> int:
     """The next number of the agency's register for the year, taken in the caller's
     transaction (rolled back with it)."""
-    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return _take(session, agency_id=agency.id, year=year, book=book)
+
+
+def _take(session: Session, *, agency_id: int, year: int, book: str) -> int:
     stmt = (
-        upsert(RegisterCounter)
-        .values(agency_id=agency.id, year=year, book=book, last_number=1)
+        _upsert(session)(RegisterCounter)
+        .values(agency_id=agency_id, year=year, book=book, last_number=1)
         .on_conflict_do_update(
             index_elements=["agency_id", "year", "book"],
             set_={"last_number": RegisterCounter.last_number + 1},
@@ -139,3 +155,93 @@ def notation(
 def national_document_id(sender_code: str, day: date, number: str, code_notation: str) -> str:
     """The national axis' DocumentId: sender code, date, number/notation."""
     return f"{sender_code},{day:%Y/%m/%d},{number}/{code_notation}"
+
+
+# Business types that issue a document of their own (new, replacement); a recall or an update
+# speaks of a document already registered and keeps its number.
+_ISSUING = (0, 3)
+
+
+def record_outgoing(
+    session: Session, *, document: Document, sender: Agency
+) -> RegisterEntry | None:
+    """Write a document that arrived from one of this node's agencies into its outgoing
+    register. Its number and notation may not have been used by another document of the
+    agency in the year (409 `register_number_reused`). A numeric number given by the agency's
+    own software moves the register's counter past it, so the composer never gives it again."""
+    if document.business_type not in _ISSUING or not (document.code_number or "").strip():
+        return None
+    number = document.code_number.strip()  # type: ignore[union-attr]
+    code_notation = (document.code_notation or "").strip()
+    year = (document.promulgation_date or local_today()).year
+    used = session.scalars(
+        select(RegisterEntry).where(
+            RegisterEntry.agency_id == sender.id,
+            RegisterEntry.book == OUTGOING,
+            RegisterEntry.year == year,
+            RegisterEntry.number == number,
+            RegisterEntry.notation == code_notation,
+        )
+    ).first()
+    if used is not None:
+        shown = f"{number}/{code_notation}" if code_notation else number
+        raise Conflict(
+            f"Số, ký hiệu {shown} đã được {sender.code} dùng cho văn bản khác trong năm {year}.",
+            f"Number and notation {shown} were already used by {sender.code} in {year}.",
+            code="register_number_reused",
+            details={
+                "number": number,
+                "notation": code_notation,
+                "year": year,
+                "document": used.document_fk,
+            },
+        )
+    if number.isdigit():
+        value = int(number)
+        stmt = (
+            _upsert(session)(RegisterCounter)
+            .values(agency_id=sender.id, year=year, book=OUTGOING, last_number=value)
+            .on_conflict_do_update(
+                index_elements=["agency_id", "year", "book"],
+                set_={
+                    "last_number": case(
+                        (RegisterCounter.last_number < value, value),
+                        else_=RegisterCounter.last_number,
+                    )
+                },
+            )
+        )
+        session.execute(stmt)
+    entry = RegisterEntry(
+        agency_id=sender.id,
+        book=OUTGOING,
+        year=year,
+        number=number,
+        notation=code_notation,
+        document_fk=document.id,
+        registered_at=utcnow(),
+    )
+    session.add(entry)
+    return entry
+
+
+def record_arrivals(session: Session, *, document: Document, delivered: Sequence[Delivery]) -> None:
+    """Give each document placed in a local inbox the next number of its recipient's incoming
+    register for the year (in the caller's transaction: no gap, no duplicate)."""
+    if document.business_type not in _ISSUING:
+        return
+    year, now = local_today().year, utcnow()
+    for delivery in delivered:
+        number = _take(session, agency_id=delivery.recipient_id, year=year, book=INCOMING)
+        session.add(
+            RegisterEntry(
+                agency_id=delivery.recipient_id,
+                book=INCOMING,
+                year=year,
+                number=format_number(number),
+                notation="",
+                document_fk=document.id,
+                delivery_id=delivery.id,
+                registered_at=now,
+            )
+        )

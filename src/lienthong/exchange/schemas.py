@@ -95,9 +95,42 @@ class RecipientOut(DeliveryFields):
     history: list[HistoryEntry]
 
 
+class SignatureOut(BaseModel):
+    field: str | None = None
+    role: Literal["person", "agency"]
+    signer: str | None = None
+    title: str | None = None
+    agency_code: str | None = None
+    issuer: str | None = None
+    intact: bool = False
+    trusted: bool | None = None
+    revoked: bool | None = None
+    signed_at: str | None = None
+    timestamp: str | None = None
+    covers_whole: bool | None = None
+    modification: str | None = None
+    error: str | None = None
+
+
+class FileSignatures(BaseModel):
+    attachment: int
+    state: Literal["green", "amber", "red"]
+    reason_code: str | None
+    reason_vi: str | None
+    reason_en: str | None
+    signatures: list[SignatureOut]
+
+
+class PdfSignatures(BaseModel):
+    state: Literal["green", "amber", "red"] | None
+    files: list[FileSignatures]
+
+
 class DocumentDetail(DocumentFields):
     attachments: list[AttachmentOut]
     recipients: list[RecipientOut]
+    # The signatures on its PDFs as validated at intake (exchange/pdfsign.py summary()).
+    pdf_signatures: PdfSignatures | None = None
 
 
 class RecipientResult(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lienthong.exchange import arrivals, deliveries, log
+from lienthong.exchange import arrivals, deliveries, log, tsa
 from lienthong.kernel.jobs import Handler, JobContext
 
 if TYPE_CHECKING:
@@ -27,7 +27,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         )
 
     def checkpoint(ctx: JobContext, payload: dict[str, Any]) -> None:
-        log.checkpoint(ctx.session, keys=runtime.keys)
+        mark = log.checkpoint(ctx.session, keys=runtime.keys)
+        if mark is not None:
+            tsa.stamp_checkpoint(ctx.session, runtime, mark)  # RFC 3161 over the signed head
 
     return {
         deliveries.ARRIVALS_JOB: write_arrivals,

@@ -8,11 +8,13 @@ from typing import Any
 
 from cryptography import x509
 
+from lienthong.exchange import pdfsign
 from lienthong.exchange.edxml.errors import EdxmlError
 from lienthong.exchange.edxml.model import DocumentPackage, Organization, StatusPackage
 from lienthong.exchange.edxml.reader import read
 from lienthong.exchange.edxml.signature import verify
 from lienthong.exchange.edxml.stream import Limits
+from lienthong.kernel.blobs import TrackedBlobs
 from lienthong.kernel.certpath import agency_code_of
 from lienthong.kernel.errors import AppError
 from lienthong.registry.codes import InvalidAgencyCode, parse_code
@@ -40,11 +42,20 @@ def _check_code(where: str, org: Organization, problems: list[dict[str, str]]) -
 
 
 def validate(runtime: Runtime, chunks: Iterable[bytes]) -> dict[str, Any]:
+    """The report; the attachments are kept only while their PDF signatures are checked."""
+    blobs = TrackedBlobs(runtime.blobs)
+    try:
+        return _validate(runtime, chunks, blobs)
+    finally:
+        blobs.discard()
+
+
+def _validate(runtime: Runtime, chunks: Iterable[bytes], blobs: TrackedBlobs) -> dict[str, Any]:
     problems: list[dict[str, str]] = []
     try:
         result = read(
             chunks,
-            blobs=None,
+            blobs=blobs,
             limits=Limits(max_bytes=runtime.settings.max_package_bytes),
             digest_algorithms=("sha256", "sha1"),
         )
@@ -178,15 +189,58 @@ def validate(runtime: Runtime, chunks: Iterable[bytes]) -> dict[str, Any]:
             problems.append(
                 _problem("edXMLHeader/Signature", exc.message_en, exc.message_vi, exc.code)
             )
+    pdf_signatures = (
+        _pdf_signatures(runtime, package, problems) if isinstance(package, DocumentPackage) else {}
+    )
     errors = [p for p in problems if p["severity"] == "error"]
+    header = _header(package, result.stream.size, result.stream.sha256, signer)
+    for entry in header.get("attachments", []):
+        entry["pdf_signatures"] = pdf_signatures.get(entry["content_id"])
     return {
         "valid": not errors,
         "kind": kind,
         "document_id": getattr(package, "document_id", None)
         or (package.response_for.document_id if isinstance(package, StatusPackage) else None),
         "problems": problems,
-        "header": _header(package, result.stream.size, result.stream.sha256, signer),
+        "header": header,
     }
+
+
+def _pdf_signatures(
+    runtime: Runtime, package: DocumentPackage, problems: list[dict[str, str]]
+) -> dict[str, dict[str, Any]]:
+    """The verdict on each PDF's signatures by ContentId, as intake would store it; a failed
+    signature is a warning (a document whose PDF signatures fail is still received, and the
+    receiver may answer 02)."""
+    found: dict[str, dict[str, Any]] = {}
+    for attachment in package.attachments:
+        if attachment.blob is None:
+            continue
+        with runtime.blobs.open(attachment.blob.sha256) as handle:
+            if handle.read(5) != b"%PDF-":
+                continue
+            handle.seek(0)
+            verdict = pdfsign.validate(
+                handle, keys=runtime.keys, sender_code=package.from_.organ_id, main=not found
+            )
+        found[attachment.content_id] = {
+            "state": verdict.state,
+            "reason_code": verdict.reason_code,
+            "reason_vi": verdict.reason_vi,
+            "reason_en": verdict.reason_en,
+            "signatures": verdict.signatures,
+        }
+        if (verdict.reason_code or "").startswith("pdf_signature_"):
+            problems.append(
+                _problem(
+                    f"AttachmentEncoded/Attachment[{attachment.content_id}]",
+                    verdict.reason_en or "",
+                    "Sign the PDF by the competent person and by the agency (Decree 30/2020).",
+                    verdict.reason_code or "",
+                    "warning",
+                )
+            )
+    return found
 
 
 def _org(org: Organization) -> dict[str, Any]:

@@ -53,6 +53,7 @@ def language(request: Request) -> str:
 def wants_json(request: Request) -> bool:
     if request.url.path.startswith(
         ("/api/", "/federation/v1/", "/healthz", "/readyz", "/metrics", "/probe")
+        ("/api/", "/federation/v1/", "/healthz", "/readyz", "/metrics", "/tsa")
     ):
         return True
     accept = request.headers.get("accept", "")

@@ -1,0 +1,786 @@
+"""The two signatures of Decree 30/2020 on a document's PDF, and their validation on receipt.
+
+Signing (art. 5, Phụ lục I II.7.d and II.8): a PAdES signature by the competent person, its
+visible image their handwritten signature in blue, then the agency's signature, its image the
+red seal at real size overlapping the left third of the person's image; an attachment in a file
+of its own gets only the agency's signature, at the top right of page 1, as text (number and
+notation, signing time in ISO 8601 Vietnam time, Times New Roman 10 pt). Keys come from the
+node's key store (`KeyStore` for the agency's, `PersonKeyStore` for the person's): an HSM or a
+USB-token service can stand behind either.
+
+Validation (pyHanko): the integrity of each signature, the chain to the node's trust anchors,
+revocation (the node's CRLs and revoked list), the signing time, whether the last signature
+covers the whole file and nothing but signatures came after an earlier one, and which of the
+two required signatures are there and whose they are. A bad signature never refuses the
+document: the verdict is stored beside it and shown to the receiver.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lienthong.exchange.clerk_models import PdfSignatureCheck
+from lienthong.exchange.models import Document, DocumentAttachment
+from lienthong.kernel.clock import LOCAL_ZONE, utcnow
+from lienthong.kernel.errors import AppError, Invalid
+from lienthong.kernel.pki import FileKeyStore, KeyStore, SigningIdentity, new_key
+
+if TYPE_CHECKING:
+    from lienthong.runtime import Runtime
+
+COPY_TYPES = frozenset({"Bản sao y", "Bản trích sao", "Bản sao lục"})  # exchange/copies.py
+
+PERSON, AGENCY = "person", "agency"
+GREEN, AMBER, RED = "green", "amber", "red"
+_ORDER = {GREEN: 0, AMBER: 1, RED: 2}
+_FONT_PATHS = (
+    "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",  # Times New Roman metrics
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+)
+MM = 72 / 25.4
+SEAL_DIAMETER = 36 * MM  # a round seal of 36 mm, printed at real size
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """The competent person who signs: name, title (chức vụ) and the agency they sign for."""
+
+    full_name: str
+    title: str
+    agency_code: str
+    competence: str = ""  # TM., KT., TL., Q., TUQ. (Phụ lục I II.7.b)
+
+
+class PersonKeyStore(Protocol):
+    def person_identity(self, person: Person) -> SigningIdentity: ...
+
+
+class FilePersonKeys:
+    """A key and a certificate per person under the node's key folder (persons/<agency>/…),
+    issued by the node's CA: subject CN = the name, title = the title, UID = the agency code."""
+
+    def __init__(self, keys: FileKeyStore) -> None:
+        self.keys = keys
+        self._cache: dict[Person, SigningIdentity] = {}
+
+    def person_identity(self, person: Person) -> SigningIdentity:
+        if person in self._cache:
+            return self._cache[person]
+        slug = _slug(person)
+        folder = self.keys.root / "persons" / person.agency_code
+        key_path, cert_path = folder / f"{slug}.key", folder / f"{slug}.pem"
+        if not key_path.exists():
+            ca_key, ca_cert = self.keys.ensure_ca()
+            key = new_key()
+            cert = person_certificate(ca_key, ca_cert, key=key, person=person)
+            folder.mkdir(parents=True, exist_ok=True)
+            key_path.write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            key_path.chmod(0o600)
+            cert_path.write_bytes(
+                cert.public_bytes(serialization.Encoding.PEM)
+                + ca_cert.public_bytes(serialization.Encoding.PEM)
+            )
+        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        identity = SigningIdentity(
+            loaded,  # type: ignore[arg-type]
+            tuple(x509.load_pem_x509_certificates(cert_path.read_bytes())),
+        )
+        self._cache[person] = identity
+        return identity
+
+
+def person_certificate(
+    ca_key: Any,
+    ca_cert: x509.Certificate,
+    *,
+    key: Any,
+    person: Person,
+    not_before: datetime | None = None,
+    days: int = 730,
+) -> x509.Certificate:
+    start = not_before or utcnow() - timedelta(minutes=5)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.COMMON_NAME, person.full_name[:64]),
+            x509.NameAttribute(NameOID.TITLE, person.title[:64] or "-"),
+            x509.NameAttribute(NameOID.USER_ID, person.agency_code),
+        ]
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+_PERSON_KEYS: dict[Path, FilePersonKeys] = {}
+
+
+def person_keys(runtime: Runtime) -> PersonKeyStore:
+    """The persons' keys beside the agencies' (another key store brings its own)."""
+    keys = runtime.keys
+    if not isinstance(keys, FileKeyStore):
+        raise Invalid(
+            "Nút chưa có kho khóa của người ký.",
+            "The node has no key store for signing persons.",
+            code="person_keys_unavailable",
+        )
+    return _PERSON_KEYS.setdefault(keys.root, FilePersonKeys(keys))
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+_IMAGE_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", *_FONT_PATHS)
+
+
+def _font(
+    size: int, paths: Sequence[str] = _FONT_PATHS
+) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in paths:
+        if Path(path).exists():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default()
+
+
+def check_image(data: bytes, *, what: str) -> Image.Image:
+    """An uploaded signature or seal image: a PNG with a transparent background."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Exception as exc:
+        raise Invalid(
+            f"Ảnh {what} không đọc được.", f"The {what} image cannot be read.", code="image_invalid"
+        ) from exc
+    if image.format != "PNG":
+        raise Invalid(
+            f"Ảnh {what} phải là PNG.", f"The {what} image must be a PNG.", code="image_not_png"
+        )
+    rgba = image.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    low, _ = alpha.getextrema()
+    if ("A" not in image.getbands() and "transparency" not in image.info) or low == 255:
+        raise Invalid(
+            f"Ảnh {what} phải có nền trong suốt.",
+            f"The {what} image must have a transparent background.",
+            code="image_not_transparent",
+        )
+    return rgba
+
+
+def default_signature_image(name: str) -> Image.Image:
+    """A blue handwritten-looking signature when the person uploaded none."""
+    image = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.text((20, 40), name, fill=(20, 40, 200, 255), font=_font(56, _IMAGE_FONTS))
+    draw.line([(20, 150), (560, 130)], fill=(20, 40, 200, 255), width=6)
+    return image
+
+
+def default_seal_image(agency_name: str) -> Image.Image:
+    """A red round seal when the agency uploaded none."""
+    size = 600
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    red = (220, 20, 30, 255)
+    draw.ellipse([8, 8, size - 8, size - 8], outline=red, width=22)
+    draw.ellipse([70, 70, size - 70, size - 70], outline=red, width=8)
+    font = _font(40, _IMAGE_FONTS)
+    for row, text in enumerate(_wrap(agency_name.upper(), 16)[:3]):
+        width = draw.textlength(text, font=font)
+        draw.text(((size - width) / 2, 220 + row * 56), text, fill=red, font=font)
+    draw.regular_polygon((size / 2, 140, 40), 5, fill=red)
+    return image
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _image_path(runtime: Runtime, agency_code: str, person: Person | None) -> Path:
+    keys = runtime.keys
+    root = keys.root if isinstance(keys, FileKeyStore) else Path(runtime.settings.blob_dir)
+    name = "seal" if person is None else _slug(person)
+    return root / "images" / agency_code / f"{name}.png"
+
+
+def _slug(person: Person) -> str:
+    return hashlib.sha256(f"{person.full_name}\0{person.title}".encode()).hexdigest()[:24]
+
+
+def save_image(
+    runtime: Runtime, data: bytes, *, agency_code: str, person: Person | None = None
+) -> Path:
+    """Keep an uploaded seal (person None) or signature image after checking it."""
+    check_image(data, what="con dấu" if person is None else "chữ ký")
+    path = _image_path(runtime, agency_code, person)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def seal_image(runtime: Runtime, *, agency_code: str, agency_name: str) -> Image.Image:
+    path = _image_path(runtime, agency_code, None)
+    if path.exists():
+        return check_image(path.read_bytes(), what="con dấu")
+    return default_seal_image(agency_name)
+
+
+def signature_image(runtime: Runtime, person: Person) -> Image.Image:
+    path = _image_path(runtime, person.agency_code, person)
+    if path.exists():
+        return check_image(path.read_bytes(), what="chữ ký")
+    return default_signature_image(person.full_name)
+
+
+# --- signing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the person's signature goes: a page (−1 = the last) and a box in points, between
+    the title line and the name (Phụ lục I, ô số 7b–7c)."""
+
+    page: int = -1
+    box: tuple[int, int, int, int] = (340, 150, 520, 210)
+
+    def seal_box(self) -> tuple[int, int, int, int]:
+        """The seal at real size, its right edge a third of the way into the person's image."""
+        x0, y0, x1, y1 = self.box
+        right = x0 + (x1 - x0) / 3
+        middle = (y0 + y1) / 2
+        return (
+            int(right - SEAL_DIAMETER),
+            int(middle - SEAL_DIAMETER / 2),
+            int(right),
+            int(middle + SEAL_DIAMETER / 2),
+        )
+
+
+def _signer(identity: SigningIdentity) -> Any:
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    certs = [
+        asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+        for c in identity.chain
+    ]
+    key = asn1_keys.PrivateKeyInfo.load(
+        identity.key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return signers.SimpleSigner(
+        signing_cert=certs[0],
+        signing_key=key,
+        cert_registry=SimpleCertificateStore.from_certs(certs[1:]),  # type: ignore[no-untyped-call]
+    )
+
+
+def _image_style(image: Image.Image) -> Any:
+    from pyhanko.pdf_utils.images import PdfImage
+    from pyhanko.pdf_utils.layout import AxisAlignment, Margins, SimpleBoxLayoutRule
+    from pyhanko.stamp import TextStampStyle
+
+    return TextStampStyle(
+        stamp_text="",
+        border_width=0,
+        background=PdfImage(image),
+        background_opacity=1.0,
+        background_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MID,
+            y_align=AxisAlignment.ALIGN_MID,
+            margins=Margins(0, 0, 0, 0),
+        ),
+    )
+
+
+def _page_count(data: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return int(PdfFileReader(io.BytesIO(data)).root["/Pages"]["/Count"])
+
+
+def _one_signature(
+    data: bytes,
+    identity: SigningIdentity,
+    *,
+    field_name: str,
+    page: int,
+    box: tuple[int, int, int, int],
+    style: Any,
+    reason: str,
+    timestamper: Any = None,
+) -> bytes:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    out = io.BytesIO()
+    signers.PdfSigner(
+        signers.PdfSignatureMetadata(
+            field_name=field_name,
+            reason=reason,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm="sha256",
+        ),
+        _signer(identity),
+        timestamper=timestamper,
+        stamp_style=style,
+        new_field_spec=fields.SigFieldSpec(field_name, on_page=page, box=box),
+    ).sign_pdf(writer, output=out)
+    return out.getvalue()
+
+
+def _readable(data: bytes) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    if not data.startswith(b"%PDF-"):
+        raise Invalid("Tệp không phải PDF.", "The file is not a PDF.", code="pdf_unreadable")
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        _ = reader.root["/Pages"]
+    except Exception as exc:
+        raise Invalid(
+            "Không đọc được tệp PDF.", "The PDF cannot be read.", code="pdf_unreadable"
+        ) from exc
+    if reader.encrypted:
+        raise Invalid(
+            "Tệp PDF được mã hóa: không ký được.",
+            "The PDF is encrypted: it cannot be signed.",
+            code="pdf_encrypted",
+        )
+
+
+def sign_document(
+    data: bytes,
+    *,
+    person: SigningIdentity,
+    agency: SigningIdentity,
+    signature_image: Image.Image,
+    seal_image: Image.Image,
+    place: Place | None = None,
+    timestamper: Any = None,
+) -> bytes:
+    """The main document: the person's signature, then the agency's over it."""
+    _readable(data)
+    place = place or Place()
+    page = place.page if place.page >= 0 else _page_count(data) + place.page
+    signed = _one_signature(
+        data,
+        person,
+        field_name="NguoiKy",
+        page=page,
+        box=place.box,
+        style=_image_style(signature_image),
+        reason="Ký số của người có thẩm quyền",
+        timestamper=timestamper,
+    )
+    return _one_signature(
+        signed,
+        agency,
+        field_name="CoQuan",
+        page=page,
+        box=place.seal_box(),
+        style=_image_style(seal_image),
+        reason="Ký số của cơ quan, tổ chức",
+        timestamper=timestamper,
+    )
+
+
+def text_image(text: str, *, width: int, height: int, scale: int = 4) -> Image.Image:
+    """The visible text of a signature without an image: Times New Roman (Liberation Serif, its
+    metrics) 10 pt, regular, black, drawn at `scale` times the resolution of 72 dpi."""
+    image = Image.new("RGBA", (width * scale, height * scale), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    font = _font(10 * scale)
+    for row, line in enumerate(text.splitlines()):
+        draw.text((0, row * 12 * scale), line, fill=(0, 0, 0, 255), font=font)
+    return image
+
+
+def _top_right(data: bytes, width: int = 170, height: int = 28) -> tuple[int, int, int, int]:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    page = PdfFileReader(io.BytesIO(data), strict=False).root["/Pages"]["/Kids"][0]
+    media = [float(v) for v in page.get("/MediaBox", [0, 0, 595, 842])]
+    right, top = int(media[2]) - 28, int(media[3]) - 20
+    return (right - width, top - height, right, top)
+
+
+def iso_local(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_ZONE).isoformat(timespec="seconds")
+
+
+def sign_attachment(
+    data: bytes,
+    *,
+    agency: SigningIdentity,
+    first_line: str,
+    moment: datetime | None = None,
+    timestamper: Any = None,
+    field_name: str = "CoQuan",
+) -> bytes:
+    """An attachment in a file of its own, or an electronic copy: the agency's signature at the
+    top right of page 1, no image, the text of `first_line` (number and notation, or the copy
+    form and the copying agency) and the signing time."""
+    _readable(data)
+    text = f"{first_line}\n{iso_local(moment or utcnow())}"
+    font = _font(10)
+    width = max(int(font.getlength(line)) for line in text.splitlines()) + 6
+    box = _top_right(data, width=min(max(width, 120), 400), height=28)
+    return _one_signature(
+        data,
+        agency,
+        field_name=field_name,
+        page=0,
+        box=box,
+        style=_image_style(text_image(text, width=box[2] - box[0], height=box[3] - box[1])),
+        reason="Ký số của cơ quan, tổ chức",
+        timestamper=timestamper,
+    )
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    state: str
+    reason_code: str | None = None
+    reason_vi: str | None = None
+    reason_en: str | None = None
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+
+    def worse(self, state: str, code: str, vi: str, en: str) -> None:
+        if _ORDER[state] > _ORDER[self.state] or (self.reason_code is None and state != GREEN):
+            self.state, self.reason_code, self.reason_vi, self.reason_en = state, code, vi, en
+
+
+def _der(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+@cache
+def _anchors_der(anchors: tuple[bytes, ...]) -> list[asn1_x509.Certificate]:
+    return [asn1_x509.Certificate.load(a) for a in anchors]
+
+
+def _context(keys: KeyStore) -> Any:
+    from pyhanko_certvalidator import ValidationContext
+
+    anchors = tuple(a.public_bytes(serialization.Encoding.DER) for a in keys.trust_anchors())
+    crls = [
+        asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER))
+        for c in keys.revocation().crls
+    ]
+    return ValidationContext(
+        trust_roots=_anchors_der(anchors),
+        crls=crls,
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+    )
+
+
+def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    found = name.get_attributes_for_oid(oid)
+    return str(found[0].value) if found else None
+
+
+def _revoked(keys: KeyStore, leaf: x509.Certificate, at: datetime) -> bool:
+    issuer = next((a for a in keys.trust_anchors() if a.subject == leaf.issuer), None)
+    if issuer is None:
+        return False
+    try:
+        keys.revocation().check([leaf, issuer], at=at)
+    except AppError:
+        return True
+    return False
+
+
+def validate(
+    handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool, copy: bool = False
+) -> Verdict:
+    """The verdict on one PDF: green when the required signatures (the person's and the
+    agency's on the main document, the agency's on an attachment of its own) are all intact,
+    trusted, unrevoked, of the sending agency, and the last covers the whole file."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    verdict = Verdict(GREEN)
+    head = handle.read(5)
+    handle.seek(0)
+    if head != b"%PDF-":
+        return Verdict(RED, "pdf_unreadable", "Tệp không phải PDF.", "The file is not a PDF.")
+    try:
+        reader = PdfFileReader(handle, strict=False)
+        if reader.encrypted:
+            return Verdict(RED, "pdf_encrypted", "Tệp PDF được mã hóa.", "The PDF is encrypted.")
+        embedded = list(reader.embedded_signatures)
+    except Exception:
+        return Verdict(RED, "pdf_unreadable", "Không đọc được tệp PDF.", "The PDF cannot be read.")
+    if not embedded:
+        return Verdict(
+            AMBER, "pdf_unsigned", "Tệp PDF chưa được ký số.", "The PDF carries no signature."
+        )
+    context = _context(keys)
+    roles: set[str] = set()
+    now = utcnow()
+    for index, sig in enumerate(embedded):
+        leaf = x509.load_der_x509_certificate(sig.signer_cert.dump())
+        title = _attr(leaf.subject, NameOID.TITLE)
+        code = _attr(leaf.subject, NameOID.USER_ID)
+        role = PERSON if title else AGENCY
+        entry: dict[str, Any] = {
+            "field": sig.field_name,
+            "role": role,
+            "signer": _attr(leaf.subject, NameOID.COMMON_NAME),
+            "title": title,
+            "agency_code": code,
+            "issuer": _attr(leaf.issuer, NameOID.COMMON_NAME),
+        }
+        try:
+            # The last signature over the whole file has no later revision to compare: its
+            # difference analysis is skipped (the earlier ones' catch what was added after them).
+            whole = index == len(embedded) - 1 and (
+                sig.evaluate_signature_coverage() == SignatureCoverageLevel.ENTIRE_FILE
+            )
+            status = validate_pdf_signature(sig, signer_validation_context=context, skip_diff=whole)
+        except (SignatureValidationError, ValueError, KeyError) as exc:
+            entry.update(intact=False, error=str(exc)[:200])
+            verdict.signatures.append(entry)
+            verdict.worse(
+                RED, "pdf_signature_broken", "Chữ ký số bị hỏng.", "A signature is broken."
+            )
+            continue
+        signed_at = status.signer_reported_dt
+        stamp = status.timestamp_validity
+        entry.update(
+            intact=bool(status.intact and status.valid),
+            trusted=bool(status.trusted),
+            revoked=bool(status.revoked) or _revoked(keys, leaf, now),
+            signed_at=iso_local(signed_at) if signed_at else None,
+            timestamp=iso_local(stamp.timestamp) if stamp is not None else None,
+            covers_whole=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+            modification=status.modification_level.name if status.modification_level else None,
+        )
+        verdict.signatures.append(entry)
+        who = entry["signer"] or "?"
+        last = index == len(embedded) - 1
+        expired = leaf.not_valid_after_utc < (signed_at or now)
+        if not entry["intact"]:
+            verdict.worse(
+                RED,
+                "pdf_signature_broken",
+                f"Chữ ký của {who} không khớp nội dung: tệp đã bị sửa sau khi ký.",
+                f"The signature of {who} does not match the content: the file was altered.",
+            )
+        elif entry["revoked"]:
+            verdict.worse(
+                RED,
+                "pdf_signature_revoked",
+                f"Chứng thư số của {who} đã bị thu hồi.",
+                f"The certificate of {who} has been revoked.",
+            )
+        elif expired:
+            verdict.worse(
+                RED,
+                "pdf_signature_expired",
+                f"Chứng thư số của {who} đã hết hạn khi ký.",
+                f"The certificate of {who} had expired when it signed.",
+            )
+        elif not entry["trusted"]:
+            verdict.worse(
+                RED,
+                "pdf_signature_untrusted",
+                f"Chứng thư số của {who} không thuộc tổ chức chứng thực tin cậy của nút.",
+                f"The certificate of {who} does not chain to the node's trust anchors.",
+            )
+        elif not code:
+            verdict.worse(
+                RED,
+                "pdf_signature_no_agency_code",
+                f"Chứng thư số của {who} không có mã định danh cơ quan.",
+                f"The certificate of {who} carries no agency code.",
+            )
+        elif code != sender_code and not (copy and not last):
+            verdict.worse(
+                RED,
+                "pdf_signature_other_agency",
+                f"Chữ ký của {who} thuộc cơ quan {code}, không phải cơ quan gửi {sender_code}.",
+                f"The signature of {who} belongs to {code}, not to the sender {sender_code}.",
+            )
+        elif (last and not entry["covers_whole"]) or (
+            status.modification_level is not None
+            and status.modification_level > ModificationLevel.FORM_FILLING
+        ):
+            verdict.worse(
+                RED,
+                "pdf_signature_partial",
+                f"Chữ ký của {who} không bao trùm toàn văn bản: có nội dung thêm sau khi ký.",
+                f"The signature of {who} does not cover the whole document: content was added.",
+            )
+        else:
+            roles.add(role)
+    needed = {PERSON, AGENCY} if main else {AGENCY}
+    if copy and embedded:
+        last_entry = verdict.signatures[-1]
+        if last_entry.get("agency_code") != sender_code or last_entry["role"] != AGENCY:
+            verdict.worse(
+                RED,
+                "pdf_signature_other_agency",
+                f"Bản sao không mang chữ ký số của cơ quan sao {sender_code}.",
+                f"The copy does not carry the signature of the copying agency {sender_code}.",
+            )
+    missing = needed - roles
+    if missing and verdict.state == GREEN:
+        names = {
+            PERSON: ("người có thẩm quyền", "the competent person"),
+            AGENCY: ("cơ quan", "the agency"),
+        }
+        verdict.worse(
+            AMBER,
+            "pdf_signature_missing",
+            "Thiếu chữ ký số của " + ", ".join(names[m][0] for m in sorted(missing)) + ".",
+            "Missing the signature of " + ", ".join(names[m][1] for m in sorted(missing)) + ".",
+        )
+    return verdict
+
+
+def _is_pdf(attachment: DocumentAttachment, handle: BinaryIO) -> bool:
+    head = handle.read(5)
+    handle.seek(0)
+    return head == b"%PDF-" or (attachment.content_type or "").endswith("pdf")
+
+
+def check_document(
+    session: Session, *, runtime: Runtime, document: Document
+) -> list[PdfSignatureCheck]:
+    """Validate every PDF attachment of a document just stored and keep the verdicts. The first
+    PDF is the main document (two signatures), the others attachments (the agency's)."""
+    from lienthong.registry.models import Agency
+
+    sender = session.get_one(Agency, document.sender_id)
+    attachments = session.scalars(
+        select(DocumentAttachment)
+        .where(DocumentAttachment.document_fk == document.id)
+        .order_by(DocumentAttachment.position)
+    ).all()
+    checks: list[PdfSignatureCheck] = []
+    # An electronic copy carries the original's signatures (another agency's) and the copying
+    # agency's last, over the whole file: that one is required.
+    is_copy = document.type_name in COPY_TYPES
+    for attachment in attachments:
+        with runtime.blobs.open(attachment.blob_sha256) as handle:
+            if not _is_pdf(attachment, handle):
+                continue
+            verdict = validate(
+                handle,
+                keys=runtime.keys,
+                sender_code=sender.code,
+                main=not checks and not is_copy,
+                copy=is_copy,
+            )
+        check = PdfSignatureCheck(
+            document_fk=document.id,
+            attachment_fk=attachment.id,
+            state=verdict.state,
+            reason_code=verdict.reason_code,
+            reason_vi=verdict.reason_vi,
+            reason_en=verdict.reason_en,
+            signatures=verdict.signatures,
+            checked_at=utcnow(),
+        )
+        session.add(check)
+        checks.append(check)
+    session.flush()
+    return checks
+
+
+def checks_of(session: Session, document_ids: Sequence[int]) -> dict[int, list[PdfSignatureCheck]]:
+    found: dict[int, list[PdfSignatureCheck]] = {i: [] for i in document_ids}
+    if document_ids:
+        for check in session.scalars(
+            select(PdfSignatureCheck)
+            .where(PdfSignatureCheck.document_fk.in_(document_ids))
+            .order_by(PdfSignatureCheck.id)
+        ):
+            found[check.document_fk].append(check)
+    return found
+
+
+def summary(checks: Sequence[PdfSignatureCheck]) -> dict[str, Any]:
+    """The document's state (the worst of its PDFs) and each PDF's verdict, for the API."""
+    state = max((c.state for c in checks), key=_ORDER.__getitem__, default=None)
+    return {
+        "state": state,
+        "files": [
+            {
+                "attachment": c.attachment_fk,
+                "state": c.state,
+                "reason_code": c.reason_code,
+                "reason_vi": c.reason_vi,
+                "reason_en": c.reason_en,
+                "signatures": c.signatures,
+            }
+            for c in checks
+        ],
+    }
