@@ -36,6 +36,7 @@ from lienthong.kernel import blobgc, jobs
 from lienthong.kernel.errors import AppError
 from lienthong.kernel.groupcommit import GroupCommit
 from lienthong.onestop import api as onestop_api
+from lienthong.onestop import officer_pages as onestop_officer_pages
 from lienthong.onestop import pages as onestop_pages
 from lienthong.onestop.api import DOSSIER_CODE
 from lienthong.onestop.service import check_code
@@ -272,6 +273,7 @@ def create_app(
     for pages in (
         exchange_pages.router,
         onestop_pages.router,
+        onestop_officer_pages.router,
         account_pages.router,
         registry_pages.router,
         federation_pages.router,

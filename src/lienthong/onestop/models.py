@@ -172,6 +172,12 @@ class Pause(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(Text)
+    # A supplement request: the papers asked for, the date they are due by, when the applicant
+    # sent them (online) and when an officer looked at what was sent.
+    papers: Mapped[list[str] | None] = mapped_column(JSON)
+    respond_by: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]
 
 
 class DossierCounter(Base):

@@ -15,8 +15,8 @@ from lienthong.accounts import service as accounts
 from lienthong.accounts.deps import OptionalPrincipal, PagePrincipal, check_csrf
 from lienthong.accounts.pages import pre_session_form, signed_in_redirect
 from lienthong.accounts.service import Principal
-from lienthong.kernel.errors import AppError, Forbidden, NotFound
-from lienthong.onestop import catalogue, fees, processing, queries, service, slips
+from lienthong.kernel.errors import AppError, Conflict, Invalid, NotFound
+from lienthong.onestop import catalogue, fees, processing, queries, service, slips, supplements
 from lienthong.onestop.api import lookup_allowed
 from lienthong.onestop.models import STATUS_LABELS, Dossier, DossierPaper, Payment, Procedure
 from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
@@ -36,6 +36,19 @@ def _ctx(request: Request, **values: Any) -> dict[str, Any]:
         "vnd": lambda n: f"{n:,}".replace(",", ".") + " đ",
         **values,
     }
+
+
+def confirmation_needed(request: Request) -> str:
+    """The message when an irreversible action's confirmation box was not ticked."""
+    error = Invalid(
+        "Đánh dấu ô xác nhận trước khi thực hiện thao tác không hoàn tác được.",
+        "Tick the confirmation box before an action that cannot be undone.",
+        code="confirmation_needed",
+    )
+    return str(error.message(language(request)))
+
+
+FORM_FIELDS = ("agency", "name", "kind", "id_number", "phone", "email", "address")
 
 
 def _communes(db: DB) -> list[Agency]:
@@ -84,7 +97,7 @@ def filing_page(
     return render(
         request,
         "onestop/file.html",
-        _ctx(request, p=procedure, communes=_communes(db), error=error),
+        _ctx(request, p=procedure, communes=_communes(db), error=error, values={}),
     )
 
 
@@ -130,7 +143,12 @@ async def filing_submit(
             request,
             "onestop/file.html",
             _ctx(
-                request, p=procedure, communes=_communes(db), error=exc.message(language(request))
+                request,
+                p=procedure,
+                communes=_communes(db),
+                error=exc.message(language(request)),
+                values={k: str(form.get(k, "")) for k in FORM_FIELDS},
+                missing=set((exc.details or {}).get("missing", [])),
             ),
             status_code=exc.status_code,
         )
@@ -165,7 +183,9 @@ def my_dossiers(
 
 
 @router.get("/dich-vu-cong/ho-so/{code}", response_class=HTMLResponse)
-def dossier_page(request: Request, code: str, db: DB, principal: PagePrincipal) -> HTMLResponse:
+def dossier_page(
+    request: Request, code: str, db: DB, principal: PagePrincipal, error: str | None = None
+) -> HTMLResponse:
     dossier = _owned(db, code, principal)
     view = queries.public_view(db, dossier, language(request))
     payments = list(
@@ -181,6 +201,8 @@ def dossier_page(request: Request, code: str, db: DB, principal: PagePrincipal) 
             papers=queries.papers(db, dossier),
             payments=payments,
             officer=False,
+            error=error,
+            supplement=supplements.latest_request(db, dossier),
         ),
     )
 
@@ -214,7 +236,7 @@ def _receipt(db: DB, dossier: Dossier, settings: Any) -> slips.ReceiptSlip:
         papers=[slips.SlipPaper(p.name) for p in queries.papers(db, dossier) if p.kind == "paper"],
         processing_time=f"{amount} {unit}",
         received_at=dossier.received_at or dossier.created_at,
-        due_at=dossier.due_at or dossier.created_at,
+        due_at=dossier.due_at or dossier.created_at,  # the route refuses a dossier not received
         lookup_url=f"{settings.public_url}/tra-cuu?ma={dossier.code}",
         officer_name=None,
     )
@@ -223,6 +245,12 @@ def _receipt(db: DB, dossier: Dossier, settings: Any) -> slips.ReceiptSlip:
 @router.get("/dich-vu-cong/ho-so/{code}/phieu-tiep-nhan.pdf")
 def receipt_pdf(code: str, db: DB, settings: AppSettings, principal: PagePrincipal) -> Response:
     dossier = _owned(db, code, principal)
+    if dossier.received_at is None or dossier.due_at is None:
+        raise Conflict(
+            "Hồ sơ chưa được tiếp nhận: giấy tiếp nhận và hẹn trả kết quả có sau khi tiếp nhận.",
+            "The dossier is not received yet: the receipt and appointment slip comes after.",
+            code="not_received_yet",
+        )
     return Response(
         slips.receipt_pdf(_receipt(db, dossier, settings)),
         media_type="application/pdf",
@@ -293,8 +321,12 @@ def withdraw(
     runtime: NodeRuntime,
     principal: PagePrincipal,
     csrf_token: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     check_csrf(request, principal, csrf_token)
+    if confirm != "1":
+        _owned(db, code, principal)
+        return RedirectResponse(f"/dich-vu-cong/ho-so/{code}", status_code=303)
     processing.act(
         db,
         settings=runtime.settings,
@@ -305,6 +337,48 @@ def withdraw(
         citizen_id=principal.user_id,
     )
     return RedirectResponse(f"/dich-vu-cong/ho-so/{code}", status_code=303)
+
+
+@router.post("/dich-vu-cong/ho-so/{code}/bo-sung")
+async def supply(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+    names: Annotated[list[str] | None, Form()] = None,
+    files: Annotated[list[UploadFile] | None, File()] = None,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The applicant sends the papers a supplement request asked for."""
+    check_csrf(request, principal, csrf_token)
+    dossier = _owned(db, code, principal)
+    uploads = [
+        service.Upload(name, f.filename or "", f.file)
+        for name, f in zip(names or [], files or [], strict=False)
+        if f.filename
+    ]
+
+    def run() -> None:
+        supplements.answer(
+            db,
+            settings=runtime.settings,
+            blobs=runtime.blobs,
+            dossier=dossier,
+            citizen_id=principal.user_id,
+            uploads=uploads,
+            note=note,
+        )
+
+    try:
+        await run_in_threadpool(run)
+    except AppError as exc:
+        db.rollback()
+        if exc.status_code == 404:
+            raise
+        return dossier_page(request, code, db, principal, error=exc.message(language(request)))
+    return RedirectResponse(f"/dich-vu-cong/ho-so/{code}?bo-sung=1", status_code=303)
 
 
 @router.get("/thanh-toan/local/{reference}", response_class=HTMLResponse)
@@ -393,146 +467,3 @@ def signup(
         )
     token = accounts.open_session(db, user=user, hours=settings.session_hours)
     return signed_in_redirect("/dich-vu-cong", token, settings)
-
-
-# ---- officers ------------------------------------------------------------------------------
-
-
-def _handling_choices(db: DB, node_code: str) -> list[Agency]:
-    """Agencies a step can be handed to: this node's own active agencies down to level 2."""
-    return list(
-        db.scalars(
-            select(Agency)
-            .where(
-                Agency.status == AgencyStatus.ACTIVE.value,
-                Agency.serving_node == node_code,
-                Agency.level <= 2,
-            )
-            .order_by(Agency.level, Agency.search_text)
-        )
-    )
-
-
-def _officer(principal: Principal) -> processing.Officer:
-    officer = processing.officer_for(principal.grants, principal.user_id or 0, principal.name)
-    if not officer.agency_codes:
-        raise Forbidden(
-            "Trang này dành cho cán bộ một cửa.",
-            "This page is for one-stop officers.",
-            code="forbidden",
-        )
-    return officer
-
-
-@router.get("/mot-cua", response_class=HTMLResponse)
-def officer_queue(
-    request: Request,
-    db: DB,
-    principal: PagePrincipal,
-    status: Annotated[str, Query(max_length=3)] = "",
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-) -> HTMLResponse:
-    officer = _officer(principal)
-    statuses = [int(status)] if status.isdigit() and int(status) in STATUS_LABELS else None
-    rows, total = queries.queue(
-        db, agency_codes=officer.agency_codes, statuses=statuses, page=page, page_size=PAGE_SIZE
-    )
-    names = queries.procedure_names(db, rows)
-    return render(
-        request,
-        "onestop/queue.html",
-        _ctx(
-            request,
-            rows=rows,
-            total=total,
-            page=page,
-            page_size=PAGE_SIZE,
-            status=status,
-            names=names,
-            urgency=queries.urgency,
-            statuses=STATUS_LABELS,
-        ),
-    )
-
-
-@router.get("/mot-cua/ho-so/{code}", response_class=HTMLResponse)
-def officer_dossier(
-    request: Request,
-    code: str,
-    db: DB,
-    settings: AppSettings,
-    principal: PagePrincipal,
-    error: str | None = None,
-) -> HTMLResponse:
-    _officer(principal)
-    dossier = _owned(db, code, principal)
-    view = queries.public_view(db, dossier, language(request))
-    return render(
-        request,
-        "onestop/dossier.html",
-        _ctx(
-            request,
-            d=dossier,
-            view=view,
-            papers=queries.papers(db, dossier),
-            officer=True,
-            actions=processing.allowed_actions(dossier),
-            hops=queries.hand_overs(db, dossier),
-            error=error,
-            urgency=queries.urgency(dossier),
-            payments=[],
-            needs_reason=processing.NEEDS_REASON,
-            officers=processing.officers_of(db, dossier),
-            agencies=_handling_choices(db, settings.node_code),
-        ),
-    )
-
-
-@router.post("/mot-cua/ho-so/{code}")
-async def officer_act(
-    request: Request,
-    code: str,
-    db: DB,
-    runtime: NodeRuntime,
-    principal: PagePrincipal,
-    action: Annotated[str, Form(max_length=32)],
-    csrf_token: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    to_unit: Annotated[str, Form(max_length=255)] = "",
-    to_agency: Annotated[str, Form(max_length=64)] = "",
-    assignee: Annotated[str, Form(max_length=12)] = "",
-    results: Annotated[list[UploadFile] | None, File()] = None,
-) -> Response:
-    check_csrf(request, principal, csrf_token)
-    officer = _officer(principal)
-    uploads = [
-        service.Upload("Kết quả giải quyết", f.filename or "ket-qua.pdf", f.file)
-        for f in results or []
-        if f.filename
-    ]
-
-    def run() -> None:
-        processing.act(
-            db,
-            settings=runtime.settings,
-            blobs=runtime.blobs,
-            code=code,
-            action=action,
-            officer=officer,
-            reason=reason or None,
-            to_unit=to_unit or None,
-            to_agency=to_agency or None,
-            assignee_id=int(assignee) if assignee.isdigit() else None,
-            results=uploads,
-        )
-
-    try:
-        await run_in_threadpool(run)
-    except AppError as exc:
-        db.rollback()
-        if exc.status_code == 404:
-            raise
-        return officer_dossier(
-            request, code, db, runtime.settings, principal, error=exc.message(language(request))
-        )
-    return RedirectResponse(f"/mot-cua/ho-so/{code}", status_code=303)

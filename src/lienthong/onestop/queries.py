@@ -19,7 +19,7 @@ from lienthong.onestop.models import (
     HandOver,
     Procedure,
 )
-from lienthong.onestop.processing import ACTION_LABELS
+from lienthong.onestop.processing import EVENT_LABELS
 from lienthong.onestop.service import S
 from lienthong.registry.models import Agency
 
@@ -50,15 +50,7 @@ def public_view(session: Session, dossier: Dossier, lang: str = "vi") -> dict[st
             {
                 "at": e.at,
                 "action": e.action,
-                "label": (
-                    ACTION_LABELS.get(e.action)
-                    or (
-                        {
-                            "submitted": ("Nộp hồ sơ", "Submitted"),
-                            "received": ("Tiếp nhận", "Received"),
-                        }.get(e.action, (e.action, e.action))
-                    )
-                )[i],
+                "label": EVENT_LABELS.get(e.action, (e.action, e.action))[i],
                 "status": e.status,
             }
             for e in events
