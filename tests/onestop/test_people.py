@@ -1,0 +1,355 @@
+"""The people's side on the server: each role's home and menu, the supplement round trip, no
+source remarks on public pages, the receipt only once received, the filing form that keeps
+what was typed."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lienthong.accounts import service as accounts
+from lienthong.accounts.deps import SESSION_COOKIE
+from lienthong.accounts.models import Role
+from lienthong.kernel.errors import AppError
+from lienthong.onestop import catalogue, processing, service, supplements
+from lienthong.onestop.models import Dossier, Pause, Procedure
+from lienthong.runtime import Runtime
+
+from .conftest import EXTRACT, HONG_GAI, PDF
+
+PROVINCE = "000.00.00.H49"
+
+
+def person(client: TestClient, db: Session, username: str, grants: list[tuple[str, Role]]) -> int:
+    """Signs `client` in as a new person with `grants` (none: a citizen); returns the user id."""
+    user = accounts.create_user(
+        db, username=username, full_name=username.title(), password="long enough", grants=grants
+    )
+    client.cookies.set(SESSION_COOKIE, accounts.open_session(db, user=user, hours=1))
+    db.commit()
+    return user.id
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page carries a CSRF token"
+    return match.group(1)
+
+
+def menu(html: str) -> list[str]:
+    nav = html[html.index('data-testid="menu"') : html.index("</nav>")]
+    return re.findall(r'<a href="([^"?]+)"', nav)
+
+
+@pytest.mark.parametrize(
+    ("grants", "home", "shown", "hidden"),
+    [
+        ([], "/dich-vu-cong/ho-so", {"/dich-vu-cong", "/dich-vu-cong/ho-so"}, {"/documents"}),
+        ([(HONG_GAI, Role.OFFICER)], "/mot-cua", {"/mot-cua"}, {"/documents", "/quan-tri"}),
+        ([(HONG_GAI, Role.CLERK)], "/documents", {"/documents"}, {"/mot-cua", "/quan-tri"}),
+        ([(PROVINCE, Role.LEADER)], "/tong-quan", {"/tong-quan", "/documents"}, {"/quan-tri"}),
+        ([(PROVINCE, Role.ADMIN)], "/quan-tri", {"/quan-tri", "/federation"}, {"/documents"}),
+    ],
+)
+def test_each_role_lands_on_its_home_with_its_menu(
+    client: TestClient,
+    db: Session,
+    grants: list[tuple[str, Role]],
+    home: str,
+    shown: set[str],
+    hidden: set[str],
+) -> None:
+    accounts.create_user(
+        db, username="someone", full_name="Someone", password="long enough", grants=grants
+    )
+    db.commit()
+    token = csrf(client.get("/signin").text)
+    answer = client.post(
+        "/signin",
+        data={"username": "someone", "password": "long enough", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == home
+    page = client.get(home)
+    assert page.status_code == 200, page.text[:300]
+    links = menu(page.text)
+    assert shown <= set(links)
+    assert not hidden & set(links)
+    assert "/dang-ky" not in links  # no sign-up offered once signed in
+    for href in links:  # nothing in a person's menu answers 403
+        assert client.get(href).status_code == 200, href
+
+
+def test_a_stranger_sees_the_public_menu_and_staff_pages_are_refused(
+    client: TestClient, db: Session
+) -> None:
+    links = menu(client.get("/dich-vu-cong").text)
+    assert links == ["/dich-vu-cong", "/tra-cuu", "/dang-ky", "/signin"]
+    person(client, db, "congdan.menu", [])
+    assert client.get("/tong-quan").status_code == 403
+    assert client.get("/quan-tri").status_code == 403
+
+
+def test_supplement_round_trip_through_the_pages(
+    client: TestClient, db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    staff = TestClient(client.app)
+    person(staff, db, "canbo.bosung", [(HONG_GAI, Role.OFFICER)])
+    me = person(client, db, "congdan.bosung", [])
+    dossier = file_online(citizen_id=me)
+    db.commit()
+    url = f"/mot-cua/ho-so/{dossier.code}"
+    token = csrf(staff.get(url).text)
+
+    def officer_does(action: str, **fields: object) -> str:
+        answer = staff.post(url, data={"csrf_token": token, "action": action, **fields})
+        assert answer.status_code == 200
+        assert 'data-testid="action-error"' not in answer.text, answer.text
+        return answer.text
+
+    officer_does("accept")
+    page = officer_does(
+        "request_supplement",
+        papers=["Tờ khai đề nghị cấp bản sao trích lục hộ tịch"],
+        other_papers="Bản sao CCCD của người được cấp",
+        reason="Tờ khai thiếu chữ ký",
+        days="5",
+    )
+    assert "Đã thực hiện: Yêu cầu bổ sung" in page
+
+    mine = client.get(f"/dich-vu-cong/ho-so/{dossier.code}").text
+    request_block = mine[mine.index('data-testid="supplement-request"') :]
+    assert "Tờ khai thiếu chữ ký" in request_block  # why
+    assert "Bản sao CCCD của người được cấp" in request_block  # what
+    assert 'data-testid="supplement-due"' in request_block  # by when
+    db.expire_all()
+    pause = db.scalars(select(Pause).where(Pause.dossier_id == dossier.id)).one()
+    assert pause.respond_by is not None
+    assert (pause.respond_by - pause.started_at).days == 5
+    due_before = db.get_one(Dossier, dossier.id).due_at
+    assert due_before is not None
+
+    names = re.findall(r'name="names" value="([^"]+)"', request_block)
+    assert len(names) == 2
+    sent = client.post(
+        f"/dich-vu-cong/ho-so/{dossier.code}/bo-sung",
+        data={"csrf_token": csrf(mine), "names": names, "note": "Đã ký"},
+        files=[("files", (f"bo-sung-{i}.pdf", PDF, "application/pdf")) for i in range(2)],
+    )
+    assert sent.status_code == 200
+    assert 'data-testid="supplied-notice"' in sent.text
+    db.expire_all()
+    after = db.get_one(Dossier, dossier.id)
+    assert after.status == 4  # back in process: the clock runs again
+    assert after.due_at is not None
+    assert after.due_at >= due_before
+    assert db.get_one(Pause, pause.id).ended_at is not None
+
+    queue = staff.get("/mot-cua").text
+    assert 'data-testid="supplied-badge"' in queue
+    page = staff.get(url).text
+    assert 'data-testid="supplement-sent"' in page
+    assert "bo-sung-0.pdf" in page
+    staff.post(f"{url}/da-xem-bo-sung", data={"csrf_token": token})
+    assert 'data-testid="supplied-badge"' not in staff.get("/mot-cua").text
+
+    again = client.post(
+        f"/dich-vu-cong/ho-so/{dossier.code}/bo-sung",
+        data={"csrf_token": csrf(mine), "names": names},
+        files=[("files", ("late.pdf", PDF, "application/pdf"))],
+    )
+    assert again.status_code == 200
+    assert "không có yêu cầu bổ sung" in again.text  # no_supplement_request, shown on the page
+    lookup = client.get(f"/api/v1/onestop/lookup/{dossier.code}").json()
+    assert "supplement_submitted" in [e["action"] for e in lookup["timeline"]]
+    assert "Tờ khai thiếu chữ ký" not in str(lookup)  # the reason stays private
+
+
+def test_supplement_rules(
+    db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    from .conftest import officer
+
+    who = officer(db, username="canbo.rules")
+    from .conftest import citizen
+
+    me = citizen(db, username="congdan.rules")
+    dossier = file_online(citizen_id=me)
+
+    def act(action: str, **kw: object) -> Dossier:
+        return processing.act(
+            db,
+            settings=runtime.settings,
+            blobs=runtime.blobs,
+            code=dossier.code,
+            action=action,
+            officer=who,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    act("accept")
+    for kw, code in (
+        ({"reason": "Thiếu", "papers": [" "]}, "missing_supplement_papers"),
+        ({"reason": "Thiếu", "papers": ["CCCD"], "days": 90}, "invalid_supplement_days"),
+        ({"reason": " ", "papers": ["CCCD"]}, "missing_reason"),
+    ):
+        with pytest.raises(AppError) as caught:
+            act("request_supplement", **kw)
+        assert caught.value.code == code  # refused before anything is written
+    act("request_supplement", reason="Thiếu", papers=["CCCD"])
+
+    def answer(citizen_id: int | None, uploads: list[service.Upload]) -> str:
+        with pytest.raises(AppError) as caught:
+            supplements.answer(
+                db,
+                settings=runtime.settings,
+                blobs=runtime.blobs,
+                dossier=dossier,
+                citizen_id=citizen_id,
+                uploads=uploads,
+            )
+        return caught.value.code
+
+    assert answer(None, []) == "not_your_dossier"
+    assert answer(me, []) == "missing_papers"
+    act("supplement_received")  # brought to the counter instead
+    paper = service.Upload("CCCD", "cccd.pdf", io.BytesIO(PDF))
+    assert answer(me, [paper]) == "no_supplement_request"
+
+
+def test_no_source_remark_on_a_public_page(client: TestClient, db: Session) -> None:
+    remark = re.compile(r"unverified|chưa xác minh|best guess|placeholder|sample", re.I)
+    procedures = list(db.scalars(select(Procedure)))
+    assert len(procedures) >= 28
+    assert any(p.note and "fee: " in p.note for p in procedures)  # provenance kept in the data
+    for p in procedures:
+        page = client.get(f"/dich-vu-cong/thu-tuc/{p.national_code}").text
+        assert not remark.search(page), p.national_code
+        api = client.get(f"/api/v1/onestop/procedures/{p.national_code}").text
+        assert not remark.search(api), p.national_code
+    public, remarks = catalogue.split_provenance(
+        "Lệ phí theo Nghị quyết HĐND tỉnh; 100.000 đ là mức phổ biến - mức chưa xác minh"
+        " (0 = best guess); miễn khi nộp trực tuyến (Luật Hộ tịch Art. 11)"
+    )
+    assert (
+        public == "Lệ phí theo Nghị quyết HĐND tỉnh; miễn khi nộp trực tuyến (Luật Hộ tịch Điều 11)"
+    )
+    assert len(remarks) == 2
+
+
+def test_receipt_only_once_received(
+    client: TestClient, db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    me = person(client, db, "congdan.phieu", [])
+    dossier = file_online(citizen_id=me)
+    db.commit()
+    page = client.get(f"/dich-vu-cong/ho-so/{dossier.code}").text
+    assert 'data-testid="receipt-link"' not in page
+    assert 'data-testid="receipt-pending"' in page
+    early = client.get(f"/dich-vu-cong/ho-so/{dossier.code}/phieu-tiep-nhan.pdf")
+    assert early.status_code == 409  # "not_received_yet", shown as a page
+    assert "chưa được tiếp nhận" in early.text
+    from .conftest import officer
+
+    processing.act(
+        db,
+        settings=runtime.settings,
+        blobs=runtime.blobs,
+        code=dossier.code,
+        action="accept",
+        officer=officer(db, username="canbo.phieu"),
+    )
+    db.commit()
+    assert 'data-testid="receipt-link"' in client.get(f"/dich-vu-cong/ho-so/{dossier.code}").text
+    slip = client.get(f"/dich-vu-cong/ho-so/{dossier.code}/phieu-tiep-nhan.pdf")
+    assert slip.headers["content-type"] == "application/pdf"
+
+
+def test_filing_form_keeps_values_and_marks_required_papers(
+    client: TestClient, db: Session
+) -> None:
+    person(client, db, "congdan.form", [])
+    form = client.get(f"/dich-vu-cong/nop/{EXTRACT}").text
+    assert re.search(r'<input type="file" id="paper_0" [^>]*required', form)
+    assert 'data-testid="required-legend"' in form
+    answer = client.post(
+        f"/dich-vu-cong/nop/{EXTRACT}",
+        data={
+            "csrf_token": csrf(form),
+            "agency": HONG_GAI,
+            "name": "Lê Văn Cường",
+            "kind": "business",
+            "id_number": "022190000999",
+            "phone": "0987654321",
+            "email": "cuong@example.vn",
+            "address": "Tổ 5, khu 3, phường Hồng Gai",
+        },
+    )
+    assert answer.status_code == 422
+    page = answer.text
+    assert 'data-testid="file-error"' in page
+    assert f'value="{HONG_GAI}" selected' in page
+    assert 'value="business" selected' in page
+    for value in ("Lê Văn Cường", "022190000999", "0987654321", "cuong@example.vn", "Tổ 5"):
+        assert value in page
+    assert 'data-testid="paper-missing"' in page
+
+
+def test_officer_page_offers_what_the_status_allows(
+    client: TestClient, db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    person(client, db, "canbo.forms", [(HONG_GAI, Role.OFFICER)])
+    accounts.create_user(
+        db,
+        username="vanthu.forms",
+        full_name="Văn Thư Không Xử Lý",
+        password="long enough",
+        grants=[(HONG_GAI, Role.CLERK)],
+    )
+    dossier = file_online()
+    dossier.applicant_address = "Số 1 Hạ Long"
+    db.commit()
+    url = f"/mot-cua/ho-so/{dossier.code}"
+    page = client.get(url).text
+    assert "022190000123" in page  # the ID number
+    assert "Số 1 Hạ Long" in page  # and the address
+    assert set(re.findall(r'data-testid="action-(\w+)"', page)) == {"accept", "refuse"}
+    refused = client.post(url, data={"csrf_token": csrf(page), "action": "refuse", "reason": "x"})
+    assert 'data-testid="action-error"' in refused.text  # confirmation_needed
+    assert "Đánh dấu ô xác nhận" in refused.text
+    db.expire_all()
+    assert db.get_one(Dossier, dossier.id).status == 1
+    client.post(url, data={"csrf_token": csrf(page), "action": "accept"})
+    page = client.get(url).text
+    assert "request_fee" in re.findall(r'data-testid="action-(\w+)"', page)
+    assert "Văn Thư Không Xử Lý" not in page  # a clerk is no assignee
+    db.get_one(Dossier, dossier.id).payment_state = "paid"
+    db.commit()
+    assert "request_fee" not in re.findall(r'data-testid="action-(\w+)"', client.get(url).text)
+
+
+def test_leader_overview_counts(
+    client: TestClient, db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    from .conftest import officer
+
+    dossier = file_online()
+    processing.act(
+        db,
+        settings=runtime.settings,
+        blobs=runtime.blobs,
+        code=dossier.code,
+        action="accept",
+        officer=officer(db, username="canbo.kpi"),
+    )
+    person(client, db, "lanhdao.kpi", [(HONG_GAI, Role.LEADER)])
+    page = client.get("/tong-quan").text
+    received = re.search(r'data-testid="kpi-received">(\d+)<', page)
+    assert received
+    assert int(received.group(1)) >= 1
