@@ -321,7 +321,7 @@ def test_officer_page_offers_what_the_status_allows(
     assert "Số 1 Hạ Long" in page  # and the address
     assert set(re.findall(r'data-testid="action-(\w+)"', page)) == {"accept", "refuse"}
     refused = client.post(url, data={"csrf_token": csrf(page), "action": "refuse", "reason": "x"})
-    assert 'data-testid="action-error"' in refused.text  # confirmation_needed
+    assert 'data-testid="action-error"' in refused.text  # "confirmation_needed"
     assert "Đánh dấu ô xác nhận" in refused.text
     db.expire_all()
     assert db.get_one(Dossier, dossier.id).status == 1
