@@ -68,6 +68,7 @@ def _communes(db: DB) -> list[Agency]:
 def catalogue_page(
     request: Request,
     db: DB,
+    principal: OptionalPrincipal,  # the header's menu is the signed-in person's
     q: Annotated[str, Query(max_length=200)] = "",
     field: Annotated[str, Query(max_length=60)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -83,7 +84,9 @@ def catalogue_page(
 
 
 @router.get("/dich-vu-cong/thu-tuc/{code}", response_class=HTMLResponse)
-def procedure_page(request: Request, code: str, db: DB) -> HTMLResponse:
+def procedure_page(
+    request: Request, code: str, db: DB, principal: OptionalPrincipal
+) -> HTMLResponse:
     procedure = catalogue.get_procedure(db, code=code)
     agency = db.get(Agency, procedure.agency_id) if procedure.agency_id else None
     return render(request, "onestop/procedure.html", _ctx(request, p=procedure, agency=agency))
@@ -413,7 +416,11 @@ def gateway_confirm(
 
 @router.get("/tra-cuu", response_class=HTMLResponse)
 def lookup_page(
-    request: Request, db: DB, runtime: NodeRuntime, ma: Annotated[str, Query(max_length=64)] = ""
+    request: Request,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: OptionalPrincipal,
+    ma: Annotated[str, Query(max_length=64)] = "",
 ) -> HTMLResponse:
     view = None
     error = None
