@@ -7,19 +7,24 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from email.header import decode_header, make_header
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from lienthong.accounts import service as accounts
 from lienthong.accounts.deps import SESSION_COOKIE
 from lienthong.accounts.models import Role
+from lienthong.app import job_handlers
+from lienthong.config import Settings
+from lienthong.kernel import jobs, notify
 from lienthong.kernel.errors import AppError
 from lienthong.onestop import catalogue, processing, service, supplements
 from lienthong.onestop.models import Dossier, Pause, Procedure
-from lienthong.runtime import Runtime
+from lienthong.runtime import Runtime, build_runtime
+from tests.fixtures.smtp import SmtpServer, wait_for
 
 from .conftest import EXTRACT, HONG_GAI, PDF
 
@@ -353,3 +358,51 @@ def test_leader_overview_counts(
     received = re.search(r'data-testid="kpi-received">(\d+)<', page)
     assert received
     assert int(received.group(1)) >= 1
+
+
+def test_applicant_told_by_email_and_sms(
+    smtp_server: SmtpServer,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    db: Session,
+    file_online: Callable[..., Dossier],
+) -> None:
+    """Reception, the supplement request and the result reach a real SMTP server and the SMS
+    gateway, each with the dossier code and what the applicant must know."""
+    from .conftest import officer
+
+    runtime = build_runtime(
+        settings.model_copy(update={"smtp_host": smtp_server.host, "smtp_port": smtp_server.port})
+    )
+    who = officer(db, username="canbo.notice")
+    dossier = file_online()  # e-mail binh@example.vn, phone 0912345678
+    for action, kw in (
+        ("accept", {}),
+        ("request_supplement", {"reason": "Tờ khai chưa ký", "papers": ["Tờ khai có chữ ký"]}),
+    ):
+        processing.act(
+            db,
+            settings=runtime.settings,
+            blobs=runtime.blobs,
+            code=dossier.code,
+            action=action,
+            officer=who,
+            **kw,  # type: ignore[arg-type]
+        )
+    db.commit()
+    jobs.Worker(factory=session_factory, handlers=job_handlers(runtime)).run_until_idle()
+    messages = wait_for(
+        lambda: (m := smtp_server.messages()) and len(m) >= 2 and m, what="two e-mails"
+    )
+    subjects = sorted(str(make_header(decode_header(m["Subject"]))) for m in messages)
+    assert subjects == [
+        f"Hồ sơ {dossier.code} đã được tiếp nhận",
+        f"Hồ sơ {dossier.code}: cần bổ sung giấy tờ",
+    ]
+    assert {m["To"] for m in messages} == {"binh@example.vn"}
+    sms = [s for s in runtime.notifiers[notify.SMS].sent() if s["to"] == "0912345678"]  # type: ignore[attr-defined]
+    texts = " | ".join(s["text"] for s in sms)
+    assert "Hẹn trả kết quả" in texts
+    assert "Tờ khai có chữ ký" in texts
+    assert "Tờ khai chưa ký" in texts
+    assert f"/tra-cuu?ma={dossier.code}" in texts

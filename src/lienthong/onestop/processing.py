@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from lienthong.config import Settings
 from lienthong.kernel.blobs import BlobStore
-from lienthong.kernel.clock import utcnow
+from lienthong.kernel.clock import format_datetime, utcnow
 from lienthong.kernel.errors import Conflict, Forbidden, Invalid
-from lienthong.onestop import kpis, supplements
+from lienthong.onestop import kpis, notices, supplements
 from lienthong.onestop.models import (
     OPEN,
     STATUS_LABELS,
@@ -99,6 +99,8 @@ EVENT_LABELS = {
     "supplement_submitted": ("Công dân đã gửi bổ sung", "The applicant sent the papers"),
 }
 NEEDS_REASON = {"refuse", "request_supplement", "stop"}
+# The applicant is told by e-mail and SMS when these happen (reception tells from service.py).
+TOLD = {"request_supplement": "supplement", "request_fee": "fee", "approve": "result"}
 IRREVERSIBLE = {"refuse", "stop"}  # asked to confirm on the page
 ASSIGNABLE = ("officer", "leader")  # who may be given a dossier to handle (not clerks)
 
@@ -304,6 +306,13 @@ def act(
         kpis.bump(session, agency_id=agency.id, at=now, measure="withdrawn")
     if action != "accept":  # reception wrote its own "received" event
         event(session, dossier, action, unit=to_unit, actor_id=actor or citizen_id, note=reason)
+    if action in TOLD:
+        detail = ""
+        if action == "request_supplement":
+            pause = supplements.open_request(session, dossier)
+            due = format_datetime(pause.respond_by) if pause else ""
+            detail = f"{'; '.join(pause.papers or []) if pause else ''} ({reason}; hạn {due})"
+        notices.tell(session, settings, dossier, TOLD[action], detail)
     session.flush()
     return dossier
 
