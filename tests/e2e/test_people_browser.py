@@ -159,7 +159,9 @@ def test_filing_form_keeps_values_after_a_server_error(browser: Browser, live_se
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_public_pages_show_no_source_remarks(browser: Browser, live_server: str, width: int) -> None:
+def test_public_pages_show_no_source_remarks(
+    browser: Browser, live_server: str, width: int
+) -> None:
     page = new_page(browser, live_server, width)
     page.goto("/dich-vu-cong/thu-tuc/2.000635")
     expect(page.get_by_role("heading", level=1)).to_have_text("Cấp bản sao trích lục hộ tịch")
@@ -167,7 +169,9 @@ def test_public_pages_show_no_source_remarks(browser: Browser, live_server: str,
     expect(page.locator("main")).not_to_contain_text("unverified")
     page.goto("/dich-vu-cong/thu-tuc/1.001612")
     expect(page.locator("main")).not_to_contain_text("chưa xác minh")
-    expect(page.get_by_test_id("menu").get_by_role("link", name="Đăng ký tài khoản")).to_be_visible()
+    expect(
+        page.get_by_test_id("menu").get_by_role("link", name="Đăng ký tài khoản")
+    ).to_be_visible()
     no_sideways_scroll(page)
     page.context.close()
 
