@@ -21,7 +21,7 @@ from lienthong.app import job_handlers
 from lienthong.config import Settings
 from lienthong.kernel import jobs, notify
 from lienthong.kernel.errors import AppError
-from lienthong.onestop import catalogue, processing, service, supplements
+from lienthong.onestop import catalogue, processing, ratings, service, supplements
 from lienthong.onestop.models import Dossier, Pause, Procedure
 from lienthong.runtime import Runtime, build_runtime
 from tests.fixtures.smtp import SmtpServer, wait_for
@@ -406,3 +406,60 @@ def test_applicant_told_by_email_and_sms(
     assert "Tờ khai có chữ ký" in texts
     assert "Tờ khai chưa ký" in texts
     assert f"/tra-cuu?ma={dossier.code}" in texts
+
+
+def test_rating_after_the_result_counts_in_the_kpis(
+    client: TestClient, db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    from .conftest import officer
+
+    me = person(client, db, "congdan.danhgia", [])
+    who = officer(db, username="canbo.danhgia")
+    dossier = file_online(citizen_id=me)
+    db.commit()
+    url = f"/dich-vu-cong/ho-so/{dossier.code}"
+    assert 'data-testid="rating"' not in client.get(url).text  # no result yet
+    early = refused_rating(db, dossier, me)
+    assert early == "not_rateable_yet"
+    for action in ("accept", "hand_over", "approve"):
+        processing.act(
+            db,
+            settings=runtime.settings,
+            blobs=runtime.blobs,
+            code=dossier.code,
+            action=action,
+            officer=who,
+        )
+    db.commit()
+    before = client.get(f"/api/v1/onestop/kpis?agency={HONG_GAI}").json()
+    page = client.get(url).text
+    assert 'data-testid="rating"' in page
+    scores = {f"score_{c}": "2" for c in ratings.CRITERIA}
+    incomplete = client.post(
+        f"{url}/danh-gia", data={"csrf_token": csrf(page), "score_overall": "3"}
+    )
+    assert "Chọn mức đánh giá cho mọi tiêu chí" in incomplete.text  # "incomplete_rating"
+    scores["score_attitude"] = "1"  # unhappy with the staff
+    sent = client.post(f"{url}/danh-gia", data={"csrf_token": csrf(page), **scores})
+    assert 'data-testid="rated-notice"' in sent.text
+    assert 'data-testid="rated"' in sent.text
+    after = client.get(f"/api/v1/onestop/kpis?agency={HONG_GAI}").json()
+    assert after["counts"]["rated"] == before["counts"]["rated"] + 1
+    assert after["counts"]["rated_unsatisfied"] == before["counts"]["rated_unsatisfied"] + 1
+    finished = after["counts"]["finished"]
+    expected = round(100 * (finished - after["counts"]["rated_unsatisfied"]) / finished, 2)
+    assert after["rates"]["satisfied"] == expected
+    assert refused_rating(db, dossier, me) == "already_rated"
+
+
+def refused_rating(db: Session, dossier: Dossier, citizen_id: int) -> str:
+    """The code `ratings.rate` refuses a full, happy rating with."""
+    db.expire_all()
+    with pytest.raises(AppError) as caught:
+        ratings.rate(
+            db,
+            dossier=db.get_one(Dossier, dossier.id),
+            citizen_id=citizen_id,
+            scores=dict.fromkeys(ratings.CRITERIA, 3),
+        )
+    return caught.value.code

@@ -221,4 +221,20 @@ class KpiCount(Base):
     value: Mapped[int]
 
 
+class DossierRating(Base):
+    """The applicant's satisfaction rating once the result is out (one per dossier): a score per
+    criterion, 1 không hài lòng, 2 hài lòng, 3 rất hài lòng."""
+
+    __tablename__ = "dossier_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(
+        ForeignKey("dossier.id", ondelete="CASCADE"), unique=True
+    )
+    at: Mapped[datetime]
+    scores: Mapped[dict[str, int]] = mapped_column(JSON)
+    satisfied: Mapped[bool]
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
 BLOB_COLUMNS = (DossierPaper.blob_sha256,)  # uploaded papers and results

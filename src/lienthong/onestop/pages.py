@@ -16,7 +16,16 @@ from lienthong.accounts.deps import OptionalPrincipal, PagePrincipal, check_csrf
 from lienthong.accounts.pages import pre_session_form, signed_in_redirect
 from lienthong.accounts.service import Principal
 from lienthong.kernel.errors import AppError, Conflict, Invalid, NotFound
-from lienthong.onestop import catalogue, fees, processing, queries, service, slips, supplements
+from lienthong.onestop import (
+    catalogue,
+    fees,
+    processing,
+    queries,
+    ratings,
+    service,
+    slips,
+    supplements,
+)
 from lienthong.onestop.api import lookup_allowed
 from lienthong.onestop.models import STATUS_LABELS, Dossier, DossierPaper, Payment, Procedure
 from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
@@ -206,6 +215,12 @@ def dossier_page(
             officer=False,
             error=error,
             supplement=supplements.latest_request(db, dossier),
+            rating=ratings.rating_of(db, dossier),
+            rateable=dossier.status in ratings.RATEABLE,
+            criteria={
+                k: v[1 if language(request) == "en" else 0] for k, v in ratings.CRITERIA.items()
+            },
+            scale={k: v[1 if language(request) == "en" else 0] for k, v in ratings.SCALE.items()},
         ),
     )
 
@@ -382,6 +397,29 @@ async def supply(
             raise
         return dossier_page(request, code, db, principal, error=exc.message(language(request)))
     return RedirectResponse(f"/dich-vu-cong/ho-so/{code}?bo-sung=1", status_code=303)
+
+
+@router.post("/dich-vu-cong/ho-so/{code}/danh-gia")
+async def rate(request: Request, code: str, db: DB, principal: PagePrincipal) -> Response:
+    """The applicant's satisfaction rating, once the result is out."""
+    form = await request.form()
+    check_csrf(request, principal, str(form.get("csrf_token", "")))
+    dossier = _owned(db, code, principal)
+    scores = {
+        c: int(v) for c in ratings.CRITERIA if (v := str(form.get(f"score_{c}", ""))).isdigit()
+    }
+    try:
+        ratings.rate(
+            db,
+            dossier=dossier,
+            citizen_id=principal.user_id,
+            scores=scores,
+            comment=str(form.get("comment", ""))[:2000],
+        )
+    except AppError as exc:
+        db.rollback()
+        return dossier_page(request, code, db, principal, error=exc.message(language(request)))
+    return RedirectResponse(f"/dich-vu-cong/ho-so/{code}?danh-gia=1", status_code=303)
 
 
 @router.get("/thanh-toan/local/{reference}", response_class=HTMLResponse)

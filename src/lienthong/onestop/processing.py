@@ -97,6 +97,7 @@ EVENT_LABELS = {
     "submitted": ("Nộp hồ sơ", "Submitted"),
     "received": ("Tiếp nhận", "Received"),
     "supplement_submitted": ("Công dân đã gửi bổ sung", "The applicant sent the papers"),
+    "rated": ("Công dân đánh giá mức độ hài lòng", "The applicant rated the service"),
 }
 NEEDS_REASON = {"refuse", "request_supplement", "stop"}
 # The applicant is told by e-mail and SMS when these happen (reception tells from service.py).
