@@ -187,3 +187,44 @@ def test_composer_filter_hides_what_does_not_match(browser: Browser, live_server
     assert 1 <= visible.count() <= 5
     expect(visible.first).to_contain_text("Hồng Gai")
     page.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_home_looks_a_dossier_up_and_a_procedure_shows_its_steps(
+    browser: Browser, live_server: str, width: int
+) -> None:
+    page = new_page(browser, live_server, width)
+    page.goto("/dich-vu-cong")
+    lookup = page.get_by_test_id("home-lookup")
+    lookup.get_by_role("searchbox", name="Mã hồ sơ cần tra cứu").fill("000.00.84.H49-250101-9999")
+    lookup.get_by_role("button", name="Tra cứu hồ sơ").click()
+    expect(page.get_by_test_id("lookup-error")).to_contain_text("Không có hồ sơ")
+    page.goto("/dich-vu-cong/thu-tuc/2.000635")
+    expect(page.get_by_test_id("steps").get_by_role("listitem")).not_to_have_count(0)
+    expect(page.get_by_test_id("steps")).to_contain_text("Lãnh đạo xem xét, phê duyệt")
+    no_sideways_scroll(page)
+    page.context.close()
+
+
+def test_citizen_rates_the_result(browser: Browser, live_server: str) -> None:
+    citizen = signed_in_as(browser, live_server, "congdan", width=390)
+    code = file_extract(citizen)
+    officer = signed_in_as(browser, live_server, "canbo.honggai", width=1366)
+    officer.goto(f"/mot-cua/ho-so/{code}")
+    for action, status in (
+        ("Tiếp nhận", "Được tiếp nhận"),
+        ("Chuyển bước xử lý", "Đang xử lý"),
+        ("Phê duyệt, có kết quả", "Đã xử lý xong"),
+    ):
+        officer.get_by_role("button", name=action, exact=True).click()
+        expect(officer.get_by_test_id("dossier-status")).to_have_text(status)
+    officer.context.close()
+    citizen.goto(f"/dich-vu-cong/ho-so/{code}")
+    rating = citizen.get_by_test_id("rating")
+    for group in rating.get_by_role("group").all():
+        group.get_by_role("radio", name="Rất hài lòng").check()
+    rating.get_by_role("button", name="Gửi đánh giá").click()
+    expect(citizen.get_by_test_id("rated-notice")).to_be_visible()
+    expect(citizen.get_by_test_id("timeline")).to_contain_text("Công dân đánh giá mức độ hài lòng")
+    citizen.screenshot(path=str(SHOTS / "rated-390.png"), full_page=True)
+    citizen.context.close()

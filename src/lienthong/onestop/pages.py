@@ -43,6 +43,7 @@ def _ctx(request: Request, **values: Any) -> dict[str, Any]:
         "fields": {k: v[i] for k, v in catalogue.FIELDS.items()},
         "action_label": lambda a: processing.ACTION_LABELS[a][i],
         "vnd": lambda n: f"{n:,}".replace(",", ".") + " đ",
+        "step_label": lambda role: STEP_LABELS.get(role, (role, role))[i],
         **values,
     }
 
@@ -57,6 +58,15 @@ def confirmation_needed(request: Request) -> str:
     return str(error.message(language(request)))
 
 
+STEP_LABELS = {
+    "reception": (
+        "Nộp hồ sơ; bộ phận một cửa kiểm tra, tiếp nhận và hẹn trả kết quả",
+        "Filing; the one-stop desk checks, receives and gives an appointment",
+    ),
+    "processing": ("Chuyên viên thẩm định, xử lý hồ sơ", "An officer examines the dossier"),
+    "approval": ("Lãnh đạo xem xét, phê duyệt", "A leader decides"),
+    "return": ("Trả kết quả cho người nộp", "The result goes to the applicant"),
+}
 FORM_FIELDS = ("agency", "name", "kind", "id_number", "phone", "email", "address")
 
 
