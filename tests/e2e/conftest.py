@@ -194,3 +194,22 @@ def signed_in_as(
     if next:
         page.wait_for_url(lambda url: urlsplit(url).path == next)
     return page
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+
+def serious_a11y_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations
+            .filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.impact} ${v.id}: ${v.help} — ` +
+                 v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+    }"""
+    )
+    return [str(line) for line in found]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import new_page, signed_in_as
+from .conftest import new_page, serious_a11y_violations, signed_in_as
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -228,3 +228,57 @@ def test_citizen_rates_the_result(browser: Browser, live_server: str) -> None:
     expect(citizen.get_by_test_id("timeline")).to_contain_text("Công dân đánh giá mức độ hài lòng")
     citizen.screenshot(path=str(SHOTS / "rated-390.png"), full_page=True)
     citizen.context.close()
+
+
+A11Y_PAGES = (
+    (None, ("/dich-vu-cong", "/dich-vu-cong/thu-tuc/2.000635", "/tra-cuu", "/signin", "/dang-ky")),
+    ("congdan", ("/dich-vu-cong/ho-so", "/dich-vu-cong/nop/2.000635")),
+    ("canbo.honggai", ("/mot-cua",)),
+    ("vanthu.honggai", ("/documents",)),
+    ("lanhdao.tinh", ("/tong-quan",)),
+    ("quantri", ("/quan-tri", "/federation")),  # /registry: see the report (nested-interactive)
+)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_serious_accessibility_violation(browser: Browser, live_server: str, width: int) -> None:
+    """axe-core (vendored) on each role's pages, and on a dossier at every stage of the
+    supplement round trip: no serious or critical violation."""
+    probe = new_page(browser, live_server, width)
+    probe.goto("/dich-vu-cong")
+    probe.evaluate(
+        "document.querySelector('main').append(Object.assign(document.createElement('img'), {src: '/x.png'}))"
+    )
+    assert any("image-alt" in line for line in serious_a11y_violations(probe))  # axe does run
+    probe.context.close()
+    found: dict[str, list[str]] = {}
+    for username, urls in A11Y_PAGES:
+        page = (
+            signed_in_as(browser, live_server, username, width=width)
+            if username
+            else new_page(browser, live_server, width)
+        )
+        for url in urls:
+            page.goto(url)
+            found[f"{username} {url}"] = serious_a11y_violations(page)
+        page.context.close()
+    citizen = signed_in_as(browser, live_server, "congdan", width=width)
+    code = file_extract(citizen)
+    found["citizen filed"] = serious_a11y_violations(citizen)
+    officer = signed_in_as(browser, live_server, "canbo.honggai", width=width)
+    officer.goto(f"/mot-cua/ho-so/{code}")
+    found["officer submitted"] = serious_a11y_violations(officer)
+    officer.get_by_role("button", name="Tiếp nhận", exact=True).click()
+    expect(officer.get_by_test_id("dossier-status")).to_have_text("Được tiếp nhận")
+    found["officer received"] = serious_a11y_violations(officer)
+    ask = officer.get_by_test_id("action-request_supplement")
+    ask.get_by_label("Lý do yêu cầu bổ sung").fill("Thiếu bản chụp rõ nét")
+    ask.get_by_role("checkbox").first.check()
+    ask.get_by_role("button", name="Yêu cầu bổ sung").click()
+    expect(officer.get_by_test_id("dossier-status")).to_have_text("Yêu cầu bổ sung giấy tờ")
+    citizen.goto(f"/dich-vu-cong/ho-so/{code}")
+    expect(citizen.get_by_test_id("supplement-form")).to_be_visible()
+    found["citizen asked for papers"] = serious_a11y_violations(citizen)
+    citizen.context.close()
+    officer.context.close()
+    assert {where: lines for where, lines in found.items() if lines} == {}
