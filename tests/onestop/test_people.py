@@ -22,7 +22,7 @@ from lienthong.config import Settings
 from lienthong.kernel import jobs, notify
 from lienthong.kernel.errors import AppError
 from lienthong.onestop import catalogue, processing, ratings, service, supplements
-from lienthong.onestop.models import Dossier, Pause, Procedure
+from lienthong.onestop.models import Dossier, Pause, Payment, Procedure
 from lienthong.runtime import Runtime, build_runtime
 from tests.fixtures.smtp import SmtpServer, wait_for
 
@@ -463,3 +463,34 @@ def refused_rating(db: Session, dossier: Dossier, citizen_id: int) -> str:
             scores=dict.fromkeys(ratings.CRITERIA, 3),
         )
     return caught.value.code
+
+
+def test_electronic_fee_receipt_once_paid(
+    client: TestClient, db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    from tests.onestop.test_slips import _codes_on_page_1, _text
+
+    me = person(client, db, "congdan.bienlai", [])
+    dossier = file_online(citizen_id=me)
+    db.commit()
+    url = f"/dich-vu-cong/ho-so/{dossier.code}"
+    token = csrf(client.get(url).text)
+    checkout = client.post(f"{url}/thanh-toan", data={"csrf_token": token}, follow_redirects=False)
+    reference = checkout.headers["location"].rsplit("/", 1)[1]
+    payment = db.scalars(select(Payment).where(Payment.reference == reference)).one()
+    early = client.get(f"{url}/bien-lai/{payment.id}.pdf")
+    assert early.status_code == 409  # "receipt_not_issued"
+    client.post(f"/thanh-toan/local/{reference}", data={"choice": "pay"})
+    page = client.get(url).text
+    link = re.search(r'href="([^"]+/bien-lai/\d+\.pdf)" data-testid="fee-receipt"', page)
+    assert link
+    pdf = client.get(link.group(1))
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = _text(pdf.content)
+    assert "BIÊN LAI THU PHÍ, LỆ PHÍ" in text
+    assert "8.000 đồng" in text
+    assert dossier.code in text
+    assert _codes_on_page_1(pdf.content)["QRCode"].endswith(f"/tra-cuu?ma={dossier.code}")
+    stranger = TestClient(client.app)
+    person(stranger, db, "congdan.khac", [])
+    assert stranger.get(link.group(1)).status_code == 404

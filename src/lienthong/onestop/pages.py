@@ -286,6 +286,46 @@ def receipt_pdf(code: str, db: DB, settings: AppSettings, principal: PagePrincip
     )
 
 
+@router.get("/dich-vu-cong/ho-so/{code}/bien-lai/{payment_id}.pdf")
+def fee_receipt_pdf(
+    code: str, payment_id: int, db: DB, settings: AppSettings, principal: PagePrincipal
+) -> Response:
+    """The electronic fee receipt of a paid payment."""
+    dossier = _owned(db, code, principal)
+    payment = db.get(Payment, payment_id)
+    if payment is None or payment.dossier_id != dossier.id:
+        raise NotFound("Không có giao dịch này.", "No such payment.", code="unknown_payment")
+    if payment.state != "paid" or not payment.receipt_number:
+        raise Conflict(
+            "Giao dịch chưa thanh toán nên chưa có biên lai.",
+            "The payment is not made, so there is no receipt.",
+            code="receipt_not_issued",
+        )
+    procedure = db.get_one(Procedure, dossier.procedure_id)
+    agency = db.get_one(Agency, dossier.agency_id)
+    receipt = slips.FeeReceipt(
+        number=payment.receipt_number,
+        centre_name=agency.name,
+        payer_name=dossier.applicant_name,
+        payer_address=dossier.applicant_address,
+        dossier_code=dossier.code,
+        procedure_name=procedure.name,
+        amount_vnd=payment.amount,
+        paid_at=payment.updated_at,
+        reference=payment.reference,
+        transaction_id=payment.transaction_id,
+        gateway=payment.gateway,
+        lookup_url=f"{settings.public_url}/tra-cuu?ma={dossier.code}",
+    )
+    return Response(
+        slips.fee_receipt_pdf(receipt),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="bien-lai-{payment.receipt_number}.pdf"'
+        },
+    )
+
+
 @router.get("/dich-vu-cong/ho-so/{code}/phieu-kiem-soat.pdf")
 def control_pdf(code: str, db: DB, principal: PagePrincipal) -> Response:
     dossier = _owned(db, code, principal)
