@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 
 import pytest
@@ -494,3 +495,31 @@ def test_electronic_fee_receipt_once_paid(
     stranger = TestClient(client.app)
     person(stranger, db, "congdan.khac", [])
     assert stranger.get(link.group(1)).status_code == 404
+
+
+def test_queue_search_and_filters(
+    client: TestClient, db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    from .conftest import BIRTH
+
+    person(client, db, "canbo.loc", [(HONG_GAI, Role.OFFICER)])
+    extract = file_online()
+    birth = file_online(procedure=BIRTH)
+    birth.applicant_name = "Phạm Minh Châu"
+    late = file_online()
+    late.due_at = datetime.now(UTC) - timedelta(hours=1)
+    db.commit()
+
+    def codes(**params: str) -> set[str]:
+        page = client.get("/mot-cua", params=params).text
+        table = page[page.index('data-testid="queue"') :]
+        return set(re.findall(r'<a href="/mot-cua/ho-so/([^"]+)"', table))
+
+    assert {extract.code, birth.code, late.code} <= codes()
+    birth_code = db.get_one(Procedure, birth.procedure_id).code
+    assert codes(procedure=birth_code) == {birth.code}
+    assert codes(q="Minh Châu") == {birth.code}
+    assert codes(q=extract.code) == {extract.code}
+    assert late.code in codes(due="late")
+    assert extract.code not in codes(due="late")  # not received: no due date yet
+    assert codes(q="100%_") == set()  # LIKE wildcards are taken literally

@@ -22,6 +22,11 @@ from lienthong.web.deps import DB, AppSettings, NodeRuntime, language
 from lienthong.web.render import render
 
 router = APIRouter(include_in_schema=False)
+DUE_FILTERS = {
+    "late": ("Đã quá hạn", "Late"),
+    "today": ("Đến hạn hôm nay", "Due today"),
+    "week": ("Đến hạn trong 7 ngày", "Due within 7 days"),
+}
 
 
 def _handling_choices(db: DB, node_code: str) -> list[Agency]:
@@ -57,11 +62,23 @@ def officer_queue(
     principal: PagePrincipal,
     status: Annotated[str, Query(max_length=3)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    q: Annotated[str, Query(max_length=200)] = "",
+    procedure: Annotated[str, Query(max_length=64)] = "",
+    due: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
     officer = _officer(principal)
     statuses = [int(status)] if status.isdigit() and int(status) in STATUS_LABELS else None
+    procedures = list(db.scalars(select(Procedure).order_by(Procedure.name)))
+    chosen = next((p for p in procedures if p.code == procedure), None)
     rows, total = queries.queue(
-        db, agency_codes=officer.agency_codes, statuses=statuses, page=page, page_size=PAGE_SIZE
+        db,
+        agency_codes=officer.agency_codes,
+        statuses=statuses,
+        page=page,
+        page_size=PAGE_SIZE,
+        q=q,
+        procedure_id=chosen.id if chosen else None,
+        due=due if due in DUE_FILTERS else "",
     )
     names = queries.procedure_names(db, rows)
     return render(
@@ -78,6 +95,13 @@ def officer_queue(
             urgency=queries.urgency,
             statuses=STATUS_LABELS,
             supplied=supplements.unreviewed(db, [d.id for d in rows]),
+            q=q,
+            procedure=procedure,
+            procedures=procedures,
+            due=due,
+            due_filters={
+                k: v[1 if language(request) == "en" else 0] for k, v in DUE_FILTERS.items()
+            },
         ),
     )
 
