@@ -282,3 +282,25 @@ def test_no_serious_accessibility_violation(browser: Browser, live_server: str, 
     citizen.context.close()
     officer.context.close()
     assert {where: lines for where, lines in found.items() if lines} == {}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_officer_files_at_the_counter(browser: Browser, live_server: str, width: int) -> None:
+    officer = signed_in_as(browser, live_server, "canbo.honggai", width=width)
+    officer.get_by_role("link", name="Tiếp nhận hồ sơ tại quầy").click()
+    officer.get_by_label("Thủ tục").select_option(label="Cấp bản sao trích lục hộ tịch")
+    officer.get_by_role("button", name="Tiếp tục").click()
+    expect(officer.get_by_role("heading", level=1)).to_have_text("Tiếp nhận hồ sơ tại quầy")
+    officer.get_by_label("Nơi tiếp nhận (xã, phường, đặc khu)").select_option(
+        label="Phường Hồng Gai"
+    )
+    officer.get_by_label("Họ và tên người nộp").fill("Đỗ Thị Hoa")
+    officer.get_by_label("Số CCCD / mã số thuế").fill("022190000555")
+    no_sideways_scroll(officer)
+    officer.get_by_role("button", name="Tiếp nhận hồ sơ").click()
+    expect(officer.get_by_test_id("dossier-status")).to_have_text("Được tiếp nhận")
+    expect(officer.get_by_test_id("applicant")).to_contain_text("022190000555")
+    expect(officer.get_by_test_id("receipt-link")).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    officer.screenshot(path=str(SHOTS / f"counter-{width}.png"), full_page=True)
+    officer.context.close()

@@ -523,3 +523,31 @@ def test_queue_search_and_filters(
     assert late.code in codes(due="late")
     assert extract.code not in codes(due="late")  # not received: no due date yet
     assert codes(q="100%_") == set()  # LIKE wildcards are taken literally
+
+
+def test_officer_files_at_the_counter_for_a_citizen(client: TestClient, db: Session) -> None:
+    person(client, db, "canbo.quay", [(HONG_GAI, Role.OFFICER)])
+    assert "/mot-cua/nop" in client.get("/mot-cua").text
+    start = client.get("/mot-cua/nop", params={"thu-tuc": EXTRACT}, follow_redirects=False)
+    assert start.headers["location"] == f"/mot-cua/nop/{EXTRACT}"
+    form = client.get(f"/mot-cua/nop/{EXTRACT}").text
+    assert "Tiếp nhận hồ sơ tại quầy" in form
+    assert not re.search(r'<input type="file"[^>]* required', form)  # papers come on paper
+    options = re.findall(r'<option value="([^"]+)"', form[form.index('id="agency"') :])
+    assert options[:2] == [HONG_GAI, "person"]  # the officer's own ward only, then "kind"
+    answer = client.post(
+        f"/mot-cua/nop/{EXTRACT}",
+        data={"csrf_token": csrf(form), "agency": HONG_GAI, "name": "Đỗ Thị Hoa", "phone": "0900"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    code = answer.headers["location"].split("/")[-1].split("?")[0]
+    dossier = db.scalars(select(Dossier).where(Dossier.code == code)).one()
+    assert (dossier.channel, dossier.status, dossier.citizen_id) == ("counter", 2, None)
+    assert dossier.due_at is not None
+    page = client.get(answer.headers["location"]).text
+    assert "Đỗ Thị Hoa" in page
+    assert 'data-testid="receipt-link"' in page  # received at once: the slip is there
+    empty = client.post(f"/mot-cua/nop/{EXTRACT}", data={"csrf_token": csrf(form), "phone": "0911"})
+    assert empty.status_code == 422  # "missing_agency" shown on the form, the phone kept
+    assert 'value="0911"' in empty.text

@@ -14,9 +14,9 @@ from lienthong.accounts.deps import PagePrincipal, check_csrf
 from lienthong.accounts.service import Principal
 from lienthong.kernel.clock import local_today
 from lienthong.kernel.errors import AppError, Forbidden
-from lienthong.onestop import kpis, processing, queries, service, supplements
+from lienthong.onestop import catalogue, kpis, processing, queries, service, supplements
 from lienthong.onestop.models import STATUS_LABELS, Procedure
-from lienthong.onestop.pages import PAGE_SIZE, _ctx, _owned, confirmation_needed
+from lienthong.onestop.pages import PAGE_SIZE, _ctx, _owned, confirmation_needed, submit_filing
 from lienthong.registry.models import Agency, AgencyStatus
 from lienthong.web.deps import DB, AppSettings, NodeRuntime, language
 from lienthong.web.render import render
@@ -244,4 +244,64 @@ def overview(
         request,
         "onestop/overview.html",
         _ctx(request, report=report, whole_node=whole_node, names=sorted(set(names))),
+    )
+
+
+def _counter_communes(db: DB, officer: processing.Officer) -> list[Agency]:
+    """At the counter a commune-level dossier is filed at the officer's own agency."""
+    return list(
+        db.scalars(
+            select(Agency)
+            .where(Agency.code.in_(officer.agency_codes), Agency.status == AgencyStatus.ACTIVE)
+            .order_by(Agency.search_text)
+        )
+    )
+
+
+@router.get("/mot-cua/nop", response_class=HTMLResponse)
+def counter_start(
+    request: Request,
+    db: DB,
+    principal: PagePrincipal,
+    thu_tuc: Annotated[str, Query(alias="thu-tuc", max_length=64)] = "",
+) -> Response:
+    """Filing at the counter for a citizen who came in person: choose the procedure."""
+    _officer(principal)
+    if thu_tuc:
+        return RedirectResponse(f"/mot-cua/nop/{thu_tuc}", status_code=303)
+    procedures = list(db.scalars(select(Procedure).order_by(Procedure.name)))
+    return render(request, "onestop/counter.html", _ctx(request, procedures=procedures))
+
+
+@router.get("/mot-cua/nop/{code}", response_class=HTMLResponse)
+def counter_form(request: Request, code: str, db: DB, principal: PagePrincipal) -> HTMLResponse:
+    officer = _officer(principal)
+    procedure = catalogue.get_procedure(db, code=code)
+    return render(
+        request,
+        "onestop/file.html",
+        _ctx(
+            request,
+            p=procedure,
+            communes=_counter_communes(db, officer),
+            values={},
+            counter=True,
+        ),
+    )
+
+
+@router.post("/mot-cua/nop/{code}")
+async def counter_submit(
+    request: Request, code: str, db: DB, runtime: NodeRuntime, principal: PagePrincipal
+) -> Response:
+    officer = _officer(principal)
+    return await submit_filing(
+        request,
+        code,
+        db,
+        runtime,
+        principal,
+        channel="counter",
+        officer_id=officer.user_id,
+        communes=_counter_communes(db, officer),
     )

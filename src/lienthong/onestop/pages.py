@@ -127,6 +127,22 @@ def filing_page(
 async def filing_submit(
     request: Request, code: str, db: DB, runtime: NodeRuntime, principal: PagePrincipal
 ) -> Response:
+    return await submit_filing(request, code, db, runtime, principal, channel="online")
+
+
+async def submit_filing(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: Principal,
+    *,
+    channel: str,
+    officer_id: int | None = None,
+    communes: list[Agency] | None = None,
+) -> Response:
+    """Files from the form online (the citizen) or at the counter (an officer for a citizen);
+    on a refusal the form comes back with everything typed, the missing papers marked."""
     form = await request.form()
     check_csrf(request, principal, str(form.get("csrf_token", "")))
     procedure = catalogue.get_procedure(db, code=code)
@@ -146,15 +162,15 @@ async def filing_submit(
     filing = service.Filing(
         procedure_code=code,
         applicant=applicant,
-        channel="online",
+        channel=channel,
         agency_code=str(form.get("agency", "")) or None,
         uploads=uploads,
-        citizen_id=principal.user_id,
+        citizen_id=None if officer_id else principal.user_id,
     )
 
     def file() -> str:
         return service.file_dossier(
-            db, settings=runtime.settings, blobs=runtime.blobs, filing=filing
+            db, settings=runtime.settings, blobs=runtime.blobs, filing=filing, officer_id=officer_id
         ).code
 
     try:
@@ -167,13 +183,16 @@ async def filing_submit(
             _ctx(
                 request,
                 p=procedure,
-                communes=_communes(db),
+                communes=_communes(db) if communes is None else communes,
                 error=exc.message(language(request)),
                 values={k: str(form.get(k, "")) for k in FORM_FIELDS},
                 missing=set((exc.details or {}).get("missing", [])),
+                counter=officer_id is not None,
             ),
             status_code=exc.status_code,
         )
+    if officer_id is not None:
+        return RedirectResponse(f"/mot-cua/ho-so/{dossier_code}?done=accept", status_code=303)
     return RedirectResponse(f"/dich-vu-cong/ho-so/{dossier_code}?nop=1", status_code=303)
 
 
