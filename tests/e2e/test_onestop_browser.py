@@ -28,7 +28,7 @@ def test_citizen_files_pays_officer_returns_lookup_shows_it(
     browser: Browser, live_server: str
 ) -> None:
     citizen = signed_in(browser, live_server, "congdan", phone=True)
-    citizen.get_by_role("searchbox").fill("trich luc")
+    citizen.get_by_role("searchbox", name="Tìm thủ tục").fill("trich luc")
     citizen.get_by_role("button", name="Tìm").click()
     citizen.get_by_role("link", name="Cấp bản sao trích lục hộ tịch").click()
     citizen.get_by_role("link", name="Nộp hồ sơ trực tuyến").click()

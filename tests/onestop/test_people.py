@@ -5,10 +5,12 @@ what was typed."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +24,7 @@ from lienthong.app import job_handlers
 from lienthong.config import Settings
 from lienthong.kernel import jobs, notify
 from lienthong.kernel.errors import AppError
-from lienthong.onestop import catalogue, processing, ratings, service, supplements
+from lienthong.onestop import catalogue, fees, processing, ratings, service, supplements
 from lienthong.onestop.models import Dossier, Pause, Payment, Procedure
 from lienthong.runtime import Runtime, build_runtime
 from tests.fixtures.smtp import SmtpServer, wait_for
@@ -551,3 +553,40 @@ def test_officer_files_at_the_counter_for_a_citizen(client: TestClient, db: Sess
     empty = client.post(f"/mot-cua/nop/{EXTRACT}", data={"csrf_token": csrf(form), "phone": "0911"})
     assert empty.status_code == 422  # "missing_agency" shown on the form, the phone kept
     assert 'value="0911"' in empty.text
+
+
+def test_vietqr_payment_matched_by_the_bank_notification(
+    client: TestClient, db: Session, runtime: Runtime, file_online: Callable[..., Dossier]
+) -> None:
+    from vietnam_qr_pay import QRPay  # type: ignore[import-untyped]
+
+    me = person(client, db, "congdan.vietqr", [])
+    dossier = file_online(citizen_id=me)
+    db.commit()
+    url = f"/dich-vu-cong/ho-so/{dossier.code}"
+    page = client.post(f"{url}/vietqr", data={"csrf_token": csrf(client.get(url).text)})
+    assert 'data-testid="vietqr"' in page.text
+    assert "<svg" in page.text
+    payload = re.search(r'data-testid="vietqr-payload">([^<]+)<', page.text)
+    assert payload
+    reference = re.search(r'data-testid="vietqr-reference">([^<]+)<', page.text)
+    assert reference
+    decoded = QRPay(payload.group(1).replace("&amp;", "&"))
+    assert decoded.is_valid  # its CRC checks
+    assert decoded.amount == "8000"
+    assert decoded.additional_data.purpose == reference.group(1)
+    assert decoded.consumer.bank_bin == runtime.settings.onestop_vietqr_bank_bin
+
+    def notify_transfer(content: str, amount: int, signed: bool = True) -> Any:
+        body = json.dumps({"content": content, "amount": amount, "transaction_id": "FT1"}).encode()
+        headers = {fees.SIGNATURE_HEADER: runtime.payments.sign(body) if signed else "00"}
+        return client.post("/api/v1/onestop/payments/vietqr", content=body, headers=headers)
+
+    ref = reference.group(1)
+    assert notify_transfer(f"NGUYEN VAN AN CK {ref}", 8000, signed=False).status_code == 401
+    assert notify_transfer(f"CK {ref}", 7000).json()["error"]["code"] == "amount_mismatch"
+    assert notify_transfer("CK le phi ho so", 8000).json()["error"]["code"] == "unknown_payment"
+    paid = notify_transfer(f"NGUYEN VAN AN chuyen tien {ref.lower()} FT1", 8000)
+    assert paid.json() == {"reference": ref, "state": "paid", "changed": True}
+    assert notify_transfer(f"{ref}", 8000).json()["changed"] is False  # a repeat changes nothing
+    assert 'data-testid="fee-receipt"' in client.get(url).text

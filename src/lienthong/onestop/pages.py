@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from markupsafe import Markup
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as FormFile
@@ -398,6 +399,48 @@ def pay(
     dossier = _owned(db, code, principal)
     payment = fees.start_payment(db, dossier=dossier, gateway=runtime.payments)
     return RedirectResponse(runtime.payments.checkout_url(payment), status_code=303)
+
+
+@router.post("/dich-vu-cong/ho-so/{code}/vietqr")
+def pay_by_vietqr(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, principal, csrf_token)
+    fees.start_payment(db, dossier=_owned(db, code, principal), gateway=runtime.payments)
+    return RedirectResponse(f"/dich-vu-cong/ho-so/{code}/vietqr", status_code=303)
+
+
+@router.get("/dich-vu-cong/ho-so/{code}/vietqr", response_class=HTMLResponse)
+def vietqr_page(
+    request: Request, code: str, db: DB, settings: AppSettings, principal: PagePrincipal
+) -> Response:
+    """The VietQR to scan with any banking app: the fee's amount and the payment's reference."""
+    dossier = _owned(db, code, principal)
+    payment = db.scalars(
+        select(Payment).where(Payment.dossier_id == dossier.id, Payment.state == "pending")
+    ).first()
+    if payment is None:
+        return RedirectResponse(f"/dich-vu-cong/ho-so/{code}", status_code=303)
+    payload = fees.vietqr_payload(
+        payment, bank_bin=settings.onestop_vietqr_bank_bin, account=settings.onestop_vietqr_account
+    )
+    return render(
+        request,
+        "onestop/vietqr.html",
+        _ctx(
+            request,
+            d=dossier,
+            payment=payment,
+            payload=payload,
+            qr=Markup(slips.qr_svg(payload)),  # noqa: S704 - reportlab's own SVG, no user text
+            settings=settings,
+        ),
+    )
 
 
 @router.post("/dich-vu-cong/ho-so/{code}/rut")

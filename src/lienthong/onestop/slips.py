@@ -35,6 +35,7 @@ __all__ = [
     "control_pdf",
     "fee_receipt_pdf",
     "format_slip_time",
+    "qr_svg",
     "receipt_pdf",
 ]
 
@@ -335,6 +336,14 @@ def _code39(code: str, max_width: float) -> Flowable:
     )
     barcode.hAlign = "CENTER"
     return barcode
+
+
+def qr_svg(text: str, size: float = 240) -> str:
+    """A QR code as an inline SVG element (for the VietQR payment page)."""
+    from reportlab.graphics import renderSVG
+
+    svg = str(renderSVG.drawToString(_qr(text, size)))
+    return svg[svg.index("<svg") :]
 
 
 def _qr(url: str, size: float) -> Drawing:
