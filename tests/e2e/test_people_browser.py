@@ -5,13 +5,16 @@ composer's recipient filter hides what does not match. Screenshots go to test-re
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import new_page, serious_a11y_violations, signed_in_as
+from lienthong.onestop.fees import SIGNATURE_HEADER
+
+from .conftest import LiveNode, new_page, serious_a11y_violations, signed_in_as
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -304,3 +307,37 @@ def test_officer_files_at_the_counter(browser: Browser, live_server: str, width:
     SHOTS.mkdir(exist_ok=True)
     officer.screenshot(path=str(SHOTS / f"counter-{width}.png"), full_page=True)
     officer.context.close()
+
+
+def test_citizen_pays_by_vietqr_matched_by_the_bank(
+    browser: Browser, live_node: LiveNode, live_server: str
+) -> None:
+    citizen = signed_in_as(browser, live_server, "congdan", width=390)
+    code = file_extract(citizen)
+    citizen.get_by_role("button", name="Quét mã VietQR").click()
+    expect(citizen.get_by_test_id("vietqr").locator("svg")).to_be_visible()
+    expect(citizen.get_by_test_id("vietqr-amount")).to_have_text("8.000 đ")
+    reference = citizen.get_by_test_id("vietqr-reference").inner_text()
+    no_sideways_scroll(citizen)
+    SHOTS.mkdir(exist_ok=True)
+    citizen.screenshot(path=str(SHOTS / "vietqr-390.png"), full_page=True)
+    body = json.dumps(
+        {
+            "content": f"NGUYEN VAN AN CHUYEN KHOAN {reference}",
+            "amount": 8000,
+            "transaction_id": "FT9",
+        }
+    ).encode()
+    bank = citizen.request.post(
+        "/api/v1/onestop/payments/vietqr",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: live_node.runtime.payments.sign(body),
+        },
+    )
+    assert bank.json() == {"reference": reference, "state": "paid", "changed": True}
+    citizen.goto(f"/dich-vu-cong/ho-so/{code}")
+    expect(citizen.get_by_test_id("payment-state")).to_have_text("Đã thanh toán")
+    expect(citizen.get_by_test_id("fee-receipt")).to_be_visible()
+    citizen.context.close()
