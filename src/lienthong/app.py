@@ -43,6 +43,7 @@ from lienthong.netmon import api as netmon_api
 from lienthong.netmon import pages as netmon_pages
 from lienthong.netmon.metrics import NetmonCollector
 from lienthong.onestop import api as onestop_api
+from lienthong.onestop import officer_pages as onestop_officer_pages
 from lienthong.onestop import pages as onestop_pages
 from lienthong.onestop.api import DOSSIER_CODE
 from lienthong.onestop.service import check_code
@@ -298,6 +299,7 @@ def create_app(
     for pages in (
         exchange_pages.router,
         onestop_pages.router,
+        onestop_officer_pages.router,
         account_pages.router,
         registry_pages.router,
         federation_pages.router,

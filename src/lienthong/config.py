@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     onestop_make_up_days: list[str] = Field(default_factory=list)
     onestop_max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     onestop_lookup_per_minute: int = Field(default=30, ge=1)
+    # The account fees are paid into by VietQR: the bank's NAPAS BIN and the account number
+    # (the demo: a Vietcombank BIN and a made-up account of the one-stop centre).
+    onestop_vietqr_bank_bin: str = Field(default="970436", pattern=r"^\d{6}$")
+    onestop_vietqr_account: str = Field(default="0011001234567", pattern=r"^[0-9A-Za-z]{1,19}$")
+    onestop_vietqr_account_name: str = "TRUNG TAM PHUC VU HANH CHINH CONG"
 
     # Rate limits and throttling: "" keeps the counts in the node's database (a side file next
     # to an SQLite database), "redis://host:6379/0" in Redis, "memory://" in the process only.

@@ -100,7 +100,7 @@ def test_next_never_leaves_the_site(client: TestClient, db: Session) -> None:
         },
         follow_redirects=False,
     )
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/documents"  # the clerk's own home, not evil's
 
 
 def test_pages_send_strangers_to_sign_in(client: TestClient) -> None:

@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
 from lienthong import migrations
@@ -150,7 +151,65 @@ def phone(browser: Browser, live_server: str) -> Iterator[Page]:
 
 def sign_in(page: Page, username: str = "vanthu.honggai", password: str = "lienthong-demo") -> None:
     page.goto("/registry")
+    submit_sign_in(page, username, password)
+    page.wait_for_url(lambda url: urlsplit(url).path == "/registry")
+
+
+def submit_sign_in(page: Page, username: str, password: str = "lienthong-demo") -> None:
+    """Fills the sign-in form and waits for the state a test needs: signed in, on the next page.
+
+    Waiting for a URL glob such as "**/registry" is not enough: the sign-in page's own URL
+    (/signin?next=/registry) matches it, so the wait returns before the POST has answered and a
+    following goto() races the session cookie (the old flaky one-stop test)."""
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/registry")
+    expect(page.get_by_test_id("who")).to_be_visible()
+
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+WIDTHS = {390: PHONE, 1366: DESKTOP}
+
+
+def new_page(browser: Browser, live_server: str, width: int = 1366) -> Page:
+    context = browser.new_context(base_url=live_server, locale="vi-VN", **WIDTHS[width])  # type: ignore[arg-type]
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def signed_in_as(
+    browser: Browser, live_server: str, username: str, *, width: int = 1366, next: str = ""
+) -> Page:
+    """A new browser context at `width` px, signed in as `username`, on `next` (or the home)."""
+    page = new_page(browser, live_server, width)
+    page.goto(f"/signin?next={next}" if next else "/signin")
+    submit_sign_in(page, username)
+    if next:
+        page.wait_for_url(lambda url: urlsplit(url).path == next)
+    return page
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+
+def serious_a11y_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations
+            .filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.impact} ${v.id}: ${v.help} — ` +
+                 v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+    }"""
+    )
+    return [str(line) for line in found]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+
+from .conftest import submit_sign_in
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -19,10 +22,8 @@ def signed_in(browser: Browser, live_server: str, username: str) -> Page:
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.goto("/documents")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill("lienthong-demo")
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/documents")
+    submit_sign_in(page, username)  # waits until signed in (a URL glob matched the sign-in page)
+    page.wait_for_url(lambda url: urlsplit(url).path == "/documents")
     return page
 
 

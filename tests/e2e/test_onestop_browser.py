@@ -11,32 +11,24 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.onestop.test_slips import _codes_on_page_1
 
+from .conftest import signed_in_as
+
 pytestmark = pytest.mark.e2e
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
 def signed_in(browser: Browser, live_server: str, username: str, *, phone: bool = False) -> Page:
-    options = (
-        {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-        if phone
-        else {}
+    return signed_in_as(
+        browser, live_server, username, width=390 if phone else 1366, next="/dich-vu-cong"
     )
-    page = browser.new_context(base_url=live_server, locale="vi-VN", **options).new_page()  # type: ignore[arg-type]
-    page.set_default_timeout(10_000)
-    page.goto("/signin?next=/dich-vu-cong")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill("lienthong-demo")
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/dich-vu-cong")
-    return page
 
 
 def test_citizen_files_pays_officer_returns_lookup_shows_it(
     browser: Browser, live_server: str
 ) -> None:
     citizen = signed_in(browser, live_server, "congdan", phone=True)
-    citizen.get_by_role("searchbox").fill("trich luc")
+    citizen.get_by_role("searchbox", name="Tìm thủ tục").fill("trich luc")
     citizen.get_by_role("button", name="Tìm").click()
     citizen.get_by_role("link", name="Cấp bản sao trích lục hộ tịch").click()
     citizen.get_by_role("link", name="Nộp hồ sơ trực tuyến").click()
@@ -63,6 +55,7 @@ def test_citizen_files_pays_officer_returns_lookup_shows_it(
 
     officer = signed_in(browser, live_server, "canbo.honggai")
     officer.goto("/mot-cua")
+    expect(officer.get_by_test_id("who")).to_have_text("Cán bộ một cửa phường Hồng Gai")
     officer.get_by_test_id("queue").get_by_role("link", name=code).click()
     steps = (
         ("Tiếp nhận", None, "Được tiếp nhận"),

@@ -109,7 +109,15 @@ def test_the_whole_path_with_deadlines_pause_and_fee(
     act(db, runtime, dossier.code, "hand_over", who, to_unit="Công chức tư pháp - hộ tịch")
     assert dossier.status == 4
     first_due = dossier.due_at
-    act(db, runtime, dossier.code, "request_supplement", who, reason="Thiếu bản sao CCCD")
+    act(
+        db,
+        runtime,
+        dossier.code,
+        "request_supplement",
+        who,
+        reason="Thiếu bản sao CCCD",
+        papers=["Bản sao CCCD"],
+    )
     assert dossier.status == 5
     act(db, runtime, dossier.code, "supplement_received", who)
     assert dossier.due_at is not None

@@ -6,8 +6,9 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
 
 from lienthong.accounts import service, throttle
 from lienthong.accounts.deps import (
@@ -15,7 +16,11 @@ from lienthong.accounts.deps import (
     SESSION_COOKIE,
     OptionalPrincipal,
     check_csrf,
+    page_node_role,
 )
+from lienthong.accounts.models import ROLE_LABELS, Role, User
+from lienthong.accounts.nav import home_for
+from lienthong.accounts.service import Principal
 from lienthong.config import Settings
 from lienthong.kernel.errors import TooManyRequests
 from lienthong.kernel.events import node_event
@@ -86,7 +91,8 @@ def _signin_page(
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request, principal: OptionalPrincipal, next: str = "/") -> Response:
     if principal is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
+        target = safe_next(next)
+        return RedirectResponse(home_for(principal) if target == "/" else target, status_code=303)
     return _signin_page(request, safe_next(next), None)
 
 
@@ -134,7 +140,10 @@ def signin(
     throttle.succeeded(runtime.limiter, rules, name=username)
     tell("success")
     token = service.open_session(db, user=user, hours=settings.session_hours)
-    return signed_in_redirect(safe_next(next), token, settings)
+    target = safe_next(next)
+    if target == "/":  # no page asked for: the person's own home, by role
+        target = home_for(service.user_principal(db, user=user))
+    return signed_in_redirect(target, token, settings)
 
 
 @router.post("/signout")
@@ -150,6 +159,34 @@ def signout(
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/quan-tri", response_class=HTMLResponse)
+def administration(
+    request: Request,
+    db: DB,
+    admin: Annotated[Principal, Depends(page_node_role(Role.ADMIN))],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """The node administrator's start: every admin page, and the people with their roles."""
+    size = 50
+    total = db.scalar(select(func.count()).select_from(User)) or 0
+    users = list(
+        db.scalars(select(User).order_by(User.username).offset((page - 1) * size).limit(size))
+    )
+    lang = language(request)
+    labels = {str(r): v[1] if lang == "en" else v[0] for r, v in ROLE_LABELS.items()}
+    return render(
+        request,
+        "accounts/admin.html",
+        {
+            "users": [(u, service.user_principal(db, user=u).grants) for u in users],
+            "role_labels": labels,
+            "total": total,
+            "page": page,
+            "page_size": size,
+        },
+    )
 
 
 @router.get("/lang/{code}")

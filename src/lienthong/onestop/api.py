@@ -135,3 +135,23 @@ async def payment_callback(request: Request, db: DB, runtime: NodeRuntime) -> di
     callback = runtime.payments.parse_callback(body, request.headers.get(SIGNATURE_HEADER))
     payment, changed = fees.apply_callback(db, callback=callback)
     return {"reference": payment.reference, "state": payment.state, "changed": changed}
+
+
+@router.post(
+    "/payments/vietqr",
+    response_model=PaymentAnswer,
+    responses={**WITH_BODY, **errors(400, 401, 404, 409)},
+    openapi_extra=raw_body(
+        "application/json",
+        'The bank\'s signed transfer notification {"content", "amount", "transaction_id"}',
+    ),
+)
+async def vietqr_transfer(request: Request, db: DB, runtime: NodeRuntime) -> dict[str, Any]:
+    """A transfer paid by scanning the dossier's VietQR: matched to its payment by the reference
+    in the transfer's content and by the amount; trusted only when its signature verifies."""
+    body = await request.body()
+    if len(body) > 16 * 1024:
+        raise Invalid("Thông báo quá lớn.", "Callback body too large.", code="malformed_callback")
+    fees.verify(runtime.payments, body, request.headers.get(SIGNATURE_HEADER))
+    payment, changed = fees.apply_callback(db, callback=fees.transfer_callback(body))
+    return {"reference": payment.reference, "state": payment.state, "changed": changed}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -121,6 +122,50 @@ def _papers(text: str) -> list[dict[str, Any]]:
     return out
 
 
+# Remarks about where a figure came from: kept in the procedure's `note`, never shown publicly.
+PROVENANCE = re.compile(
+    r"unverified|chưa xác minh|best guess|placeholder|sample|mức phổ biến|niêm yết|"
+    r"not confirmed|by analogy|khoảng \d|nhiều tỉnh",
+    re.IGNORECASE,
+)
+
+
+def _clauses(text: str) -> list[str]:
+    """`text` split at the semicolons outside parentheses."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == ";" and depth <= 0:
+            out.append(text[start:i])
+            start = i + 1
+    return [*out, text[start:]]
+
+
+def split_provenance(text: str | None) -> tuple[str | None, list[str]]:
+    """A fee text as a citizen may read it, and the source remarks taken out of it.
+
+    Clauses are separated by ";"; a clause's " - ..." tail or "(...)" aside holding a remark is
+    cut, and a clause that is still a remark after that is dropped whole."""
+    if not text:
+        return None, []
+    kept: list[str] = []
+    remarks: list[str] = []
+    for clause in filter(None, (c.strip() for c in _clauses(text))):
+        head, dash, tail = clause.partition(" - ")
+        if dash and PROVENANCE.search(tail):
+            remarks.append(tail.strip())
+            clause = head.strip()
+        for aside in re.findall(r"\s*\([^()]*\)", clause):
+            if PROVENANCE.search(aside):
+                remarks.append(aside.strip())
+                clause = clause.replace(aside, "")
+        if PROVENANCE.search(clause):
+            remarks.append(clause)
+            continue
+        kept.append(re.sub(r"\bArt\. (\d+)", r"Điều \1", clause.strip()))
+    return "; ".join(kept) or None, remarks
+
+
 def _steps(text: str) -> list[dict[str, Any]]:
     steps = []
     for part in filter(None, (p.strip() for p in text.split(";"))):
@@ -201,6 +246,7 @@ def import_csv(session: Session, *, text: str, progress: Progress | None = None)
                     f"không có cơ quan '{values.get('implementing_agency')}' trong danh bạ",
                     f"no agency '{values.get('implementing_agency')}' in the registry",
                 )
+        fee_note, fee_remarks = split_provenance(values.get("fee_note"))
         parsed.append(
             {
                 "national_code": values["national_code"],
@@ -212,10 +258,13 @@ def import_csv(session: Session, *, text: str, progress: Progress | None = None)
                 "duration": duration,
                 "duration_unit": values["duration_unit"],
                 "fee_vnd": fee,
-                "fee_note": values.get("fee_note") or None,
+                "fee_note": fee_note,
                 "papers": _papers(values.get("papers", "")),
                 "steps": steps,
-                "note": values.get("note") or None,
+                "note": "; ".join(
+                    filter(None, [values.get("note"), *(f"fee: {r}" for r in fee_remarks)])
+                )
+                or None,
             }
         )
     if errors:

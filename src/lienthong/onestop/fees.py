@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from vietnam_qr_pay import QRPay  # type: ignore[import-untyped]  # ships no py.typed
 
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError, Conflict, Invalid, NotFound
@@ -49,6 +51,15 @@ class PaymentGateway(Protocol):
     def parse_callback(self, body: bytes, signature: str | None) -> Callback: ...
 
 
+def verify(gateway: PaymentGateway, body: bytes, signature: str | None) -> None:
+    """Refuses a callback whose HMAC is not the gateway's own."""
+    if not signature or not hmac.compare_digest(gateway.sign(body), signature.strip().lower()):
+        raise BadCallbackSignature(
+            "Chữ ký của thông báo thanh toán không hợp lệ.",
+            "The payment callback's signature is not valid.",
+        )
+
+
 class LocalGateway:
     """Signs and verifies callbacks with a key kept beside the node's other keys."""
 
@@ -69,11 +80,7 @@ class LocalGateway:
         return hmac.new(self._key, body, hashlib.sha256).hexdigest()
 
     def parse_callback(self, body: bytes, signature: str | None) -> Callback:
-        if not signature or not hmac.compare_digest(self.sign(body), signature.strip().lower()):
-            raise BadCallbackSignature(
-                "Chữ ký của thông báo thanh toán không hợp lệ.",
-                "The payment callback's signature is not valid.",
-            )
+        verify(self, body, signature)
         try:
             data = json.loads(body)
             callback = Callback(
@@ -175,3 +182,42 @@ def apply_callback(session: Session, *, callback: Callback) -> tuple[Payment, bo
         dossier.payment_state = "failed"
     session.flush()
     return payment, True
+
+
+REFERENCE_IN_TEXT = re.compile(r"LT\d{6}[0-9A-F]{12}")
+
+
+def vietqr_payload(payment: Payment, *, bank_bin: str, account: str) -> str:
+    """The NAPAS EMVCo (VietQR) string a banking app scans: the fee's amount, and the payment's
+    reference as the transfer's content, which the bank's notification carries back."""
+    qr = QRPay.init_viet_qr(
+        bank_bin=bank_bin,
+        bank_number=account,
+        amount=str(payment.amount),
+        purpose=payment.reference,
+    )
+    return str(qr.build())
+
+
+def transfer_callback(body: bytes) -> Callback:
+    """A bank transfer notification {"content", "amount", "transaction_id"}: the payment is the
+    one whose reference the transfer's content holds (banks may add words around it)."""
+    try:
+        data = json.loads(body)
+        content = str(data["content"]).upper()
+        amount = int(data["amount"])
+        transaction_id = str(data["transaction_id"])[:64]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Invalid(
+            "Thông báo chuyển khoản sai định dạng.",
+            "Malformed transfer notification.",
+            code="malformed_callback",
+        ) from exc
+    found = REFERENCE_IN_TEXT.search(content.replace(" ", ""))
+    if found is None:
+        raise NotFound(
+            "Nội dung chuyển khoản không có mã giao dịch của hồ sơ.",
+            "The transfer's content holds no payment reference.",
+            code="unknown_payment",
+        )
+    return Callback(found.group(0), "paid", amount, transaction_id)

@@ -35,6 +35,8 @@ MEASURES = (
     "paid",
     "paid_online",
     "digitised",
+    "rated",
+    "rated_unsatisfied",
 )
 
 
@@ -105,5 +107,7 @@ def report(
             "online_toan_trinh": share(counts["received_toan_trinh"], counts["received_online"]),
             "online_payment": share(counts["paid_online"], counts["fee_bearing"]),
             "digitised": share(counts["digitised"], counts["received"]),
+            # Decision 766: (dossiers finished − those rated unsatisfied) / dossiers finished
+            "satisfied": share(finished - counts["rated_unsatisfied"], finished),
         },
     }

@@ -172,6 +172,12 @@ class Pause(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(Text)
+    # A supplement request: the papers asked for, the date they are due by, when the applicant
+    # sent them (online) and when an officer looked at what was sent.
+    papers: Mapped[list[str] | None] = mapped_column(JSON)
+    respond_by: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]
 
 
 class DossierCounter(Base):
@@ -213,6 +219,22 @@ class KpiCount(Base):
     day: Mapped[date] = mapped_column(Date)
     measure: Mapped[str] = mapped_column(String(32))
     value: Mapped[int]
+
+
+class DossierRating(Base):
+    """The applicant's satisfaction rating once the result is out (one per dossier): a score per
+    criterion, 1 không hài lòng, 2 hài lòng, 3 rất hài lòng."""
+
+    __tablename__ = "dossier_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(
+        ForeignKey("dossier.id", ondelete="CASCADE"), unique=True
+    )
+    at: Mapped[datetime]
+    scores: Mapped[dict[str, int]] = mapped_column(JSON)
+    satisfied: Mapped[bool]
+    comment: Mapped[str | None] = mapped_column(Text)
 
 
 BLOB_COLUMNS = (DossierPaper.blob_sha256,)  # uploaded papers and results

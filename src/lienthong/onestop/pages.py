@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from markupsafe import Markup
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as FormFile
@@ -15,8 +16,17 @@ from lienthong.accounts import service as accounts
 from lienthong.accounts.deps import OptionalPrincipal, PagePrincipal, check_csrf
 from lienthong.accounts.pages import pre_session_form, signed_in_redirect
 from lienthong.accounts.service import Principal
-from lienthong.kernel.errors import AppError, Forbidden, NotFound
-from lienthong.onestop import catalogue, fees, processing, queries, service, slips
+from lienthong.kernel.errors import AppError, Conflict, Invalid, NotFound
+from lienthong.onestop import (
+    catalogue,
+    fees,
+    processing,
+    queries,
+    ratings,
+    service,
+    slips,
+    supplements,
+)
 from lienthong.onestop.api import lookup_allowed
 from lienthong.onestop.models import STATUS_LABELS, Dossier, DossierPaper, Payment, Procedure
 from lienthong.registry.models import COMMUNE_LEVEL_KINDS, Agency, AgencyStatus
@@ -34,8 +44,31 @@ def _ctx(request: Request, **values: Any) -> dict[str, Any]:
         "fields": {k: v[i] for k, v in catalogue.FIELDS.items()},
         "action_label": lambda a: processing.ACTION_LABELS[a][i],
         "vnd": lambda n: f"{n:,}".replace(",", ".") + " đ",
+        "step_label": lambda role: STEP_LABELS.get(role, (role, role))[i],
         **values,
     }
+
+
+def confirmation_needed(request: Request) -> str:
+    """The message when an irreversible action's confirmation box was not ticked."""
+    error = Invalid(
+        "Đánh dấu ô xác nhận trước khi thực hiện thao tác không hoàn tác được.",
+        "Tick the confirmation box before an action that cannot be undone.",
+        code="confirmation_needed",
+    )
+    return str(error.message(language(request)))
+
+
+STEP_LABELS = {
+    "reception": (
+        "Nộp hồ sơ; bộ phận một cửa kiểm tra, tiếp nhận và hẹn trả kết quả",
+        "Filing; the one-stop desk checks, receives and gives an appointment",
+    ),
+    "processing": ("Chuyên viên thẩm định, xử lý hồ sơ", "An officer examines the dossier"),
+    "approval": ("Lãnh đạo xem xét, phê duyệt", "A leader decides"),
+    "return": ("Trả kết quả cho người nộp", "The result goes to the applicant"),
+}
+FORM_FIELDS = ("agency", "name", "kind", "id_number", "phone", "email", "address")
 
 
 def _communes(db: DB) -> list[Agency]:
@@ -55,6 +88,7 @@ def _communes(db: DB) -> list[Agency]:
 def catalogue_page(
     request: Request,
     db: DB,
+    principal: OptionalPrincipal,  # the header's menu is the signed-in person's
     q: Annotated[str, Query(max_length=200)] = "",
     field: Annotated[str, Query(max_length=60)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -70,7 +104,9 @@ def catalogue_page(
 
 
 @router.get("/dich-vu-cong/thu-tuc/{code}", response_class=HTMLResponse)
-def procedure_page(request: Request, code: str, db: DB) -> HTMLResponse:
+def procedure_page(
+    request: Request, code: str, db: DB, principal: OptionalPrincipal
+) -> HTMLResponse:
     procedure = catalogue.get_procedure(db, code=code)
     agency = db.get(Agency, procedure.agency_id) if procedure.agency_id else None
     return render(request, "onestop/procedure.html", _ctx(request, p=procedure, agency=agency))
@@ -84,7 +120,7 @@ def filing_page(
     return render(
         request,
         "onestop/file.html",
-        _ctx(request, p=procedure, communes=_communes(db), error=error),
+        _ctx(request, p=procedure, communes=_communes(db), error=error, values={}),
     )
 
 
@@ -92,6 +128,22 @@ def filing_page(
 async def filing_submit(
     request: Request, code: str, db: DB, runtime: NodeRuntime, principal: PagePrincipal
 ) -> Response:
+    return await submit_filing(request, code, db, runtime, principal, channel="online")
+
+
+async def submit_filing(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: Principal,
+    *,
+    channel: str,
+    officer_id: int | None = None,
+    communes: list[Agency] | None = None,
+) -> Response:
+    """Files from the form online (the citizen) or at the counter (an officer for a citizen);
+    on a refusal the form comes back with everything typed, the missing papers marked."""
     form = await request.form()
     check_csrf(request, principal, str(form.get("csrf_token", "")))
     procedure = catalogue.get_procedure(db, code=code)
@@ -111,15 +163,15 @@ async def filing_submit(
     filing = service.Filing(
         procedure_code=code,
         applicant=applicant,
-        channel="online",
+        channel=channel,
         agency_code=str(form.get("agency", "")) or None,
         uploads=uploads,
-        citizen_id=principal.user_id,
+        citizen_id=None if officer_id else principal.user_id,
     )
 
     def file() -> str:
         return service.file_dossier(
-            db, settings=runtime.settings, blobs=runtime.blobs, filing=filing
+            db, settings=runtime.settings, blobs=runtime.blobs, filing=filing, officer_id=officer_id
         ).code
 
     try:
@@ -130,10 +182,18 @@ async def filing_submit(
             request,
             "onestop/file.html",
             _ctx(
-                request, p=procedure, communes=_communes(db), error=exc.message(language(request))
+                request,
+                p=procedure,
+                communes=_communes(db) if communes is None else communes,
+                error=exc.message(language(request)),
+                values={k: str(form.get(k, "")) for k in FORM_FIELDS},
+                missing=set((exc.details or {}).get("missing", [])),
+                counter=officer_id is not None,
             ),
             status_code=exc.status_code,
         )
+    if officer_id is not None:
+        return RedirectResponse(f"/mot-cua/ho-so/{dossier_code}?done=accept", status_code=303)
     return RedirectResponse(f"/dich-vu-cong/ho-so/{dossier_code}?nop=1", status_code=303)
 
 
@@ -165,7 +225,9 @@ def my_dossiers(
 
 
 @router.get("/dich-vu-cong/ho-so/{code}", response_class=HTMLResponse)
-def dossier_page(request: Request, code: str, db: DB, principal: PagePrincipal) -> HTMLResponse:
+def dossier_page(
+    request: Request, code: str, db: DB, principal: PagePrincipal, error: str | None = None
+) -> HTMLResponse:
     dossier = _owned(db, code, principal)
     view = queries.public_view(db, dossier, language(request))
     payments = list(
@@ -181,6 +243,14 @@ def dossier_page(request: Request, code: str, db: DB, principal: PagePrincipal) 
             papers=queries.papers(db, dossier),
             payments=payments,
             officer=False,
+            error=error,
+            supplement=supplements.latest_request(db, dossier),
+            rating=ratings.rating_of(db, dossier),
+            rateable=dossier.status in ratings.RATEABLE,
+            criteria={
+                k: v[1 if language(request) == "en" else 0] for k, v in ratings.CRITERIA.items()
+            },
+            scale={k: v[1 if language(request) == "en" else 0] for k, v in ratings.SCALE.items()},
         ),
     )
 
@@ -214,7 +284,7 @@ def _receipt(db: DB, dossier: Dossier, settings: Any) -> slips.ReceiptSlip:
         papers=[slips.SlipPaper(p.name) for p in queries.papers(db, dossier) if p.kind == "paper"],
         processing_time=f"{amount} {unit}",
         received_at=dossier.received_at or dossier.created_at,
-        due_at=dossier.due_at or dossier.created_at,
+        due_at=dossier.due_at or dossier.created_at,  # the route refuses a dossier not received
         lookup_url=f"{settings.public_url}/tra-cuu?ma={dossier.code}",
         officer_name=None,
     )
@@ -223,10 +293,56 @@ def _receipt(db: DB, dossier: Dossier, settings: Any) -> slips.ReceiptSlip:
 @router.get("/dich-vu-cong/ho-so/{code}/phieu-tiep-nhan.pdf")
 def receipt_pdf(code: str, db: DB, settings: AppSettings, principal: PagePrincipal) -> Response:
     dossier = _owned(db, code, principal)
+    if dossier.received_at is None or dossier.due_at is None:
+        raise Conflict(
+            "Hồ sơ chưa được tiếp nhận: giấy tiếp nhận và hẹn trả kết quả có sau khi tiếp nhận.",
+            "The dossier is not received yet: the receipt and appointment slip comes after.",
+            code="not_received_yet",
+        )
     return Response(
         slips.receipt_pdf(_receipt(db, dossier, settings)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="phieu-tiep-nhan-{dossier.code}.pdf"'},
+    )
+
+
+@router.get("/dich-vu-cong/ho-so/{code}/bien-lai/{payment_id}.pdf")
+def fee_receipt_pdf(
+    code: str, payment_id: int, db: DB, settings: AppSettings, principal: PagePrincipal
+) -> Response:
+    """The electronic fee receipt of a paid payment."""
+    dossier = _owned(db, code, principal)
+    payment = db.get(Payment, payment_id)
+    if payment is None or payment.dossier_id != dossier.id:
+        raise NotFound("Không có giao dịch này.", "No such payment.", code="unknown_payment")
+    if payment.state != "paid" or not payment.receipt_number:
+        raise Conflict(
+            "Giao dịch chưa thanh toán nên chưa có biên lai.",
+            "The payment is not made, so there is no receipt.",
+            code="receipt_not_issued",
+        )
+    procedure = db.get_one(Procedure, dossier.procedure_id)
+    agency = db.get_one(Agency, dossier.agency_id)
+    receipt = slips.FeeReceipt(
+        number=payment.receipt_number,
+        centre_name=agency.name,
+        payer_name=dossier.applicant_name,
+        payer_address=dossier.applicant_address,
+        dossier_code=dossier.code,
+        procedure_name=procedure.name,
+        amount_vnd=payment.amount,
+        paid_at=payment.updated_at,
+        reference=payment.reference,
+        transaction_id=payment.transaction_id,
+        gateway=payment.gateway,
+        lookup_url=f"{settings.public_url}/tra-cuu?ma={dossier.code}",
+    )
+    return Response(
+        slips.fee_receipt_pdf(receipt),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="bien-lai-{payment.receipt_number}.pdf"'
+        },
     )
 
 
@@ -285,8 +401,8 @@ def pay(
     return RedirectResponse(runtime.payments.checkout_url(payment), status_code=303)
 
 
-@router.post("/dich-vu-cong/ho-so/{code}/rut")
-def withdraw(
+@router.post("/dich-vu-cong/ho-so/{code}/vietqr")
+def pay_by_vietqr(
     request: Request,
     code: str,
     db: DB,
@@ -295,6 +411,52 @@ def withdraw(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, principal, csrf_token)
+    fees.start_payment(db, dossier=_owned(db, code, principal), gateway=runtime.payments)
+    return RedirectResponse(f"/dich-vu-cong/ho-so/{code}/vietqr", status_code=303)
+
+
+@router.get("/dich-vu-cong/ho-so/{code}/vietqr", response_class=HTMLResponse)
+def vietqr_page(
+    request: Request, code: str, db: DB, settings: AppSettings, principal: PagePrincipal
+) -> Response:
+    """The VietQR to scan with any banking app: the fee's amount and the payment's reference."""
+    dossier = _owned(db, code, principal)
+    payment = db.scalars(
+        select(Payment).where(Payment.dossier_id == dossier.id, Payment.state == "pending")
+    ).first()
+    if payment is None:
+        return RedirectResponse(f"/dich-vu-cong/ho-so/{code}", status_code=303)
+    payload = fees.vietqr_payload(
+        payment, bank_bin=settings.onestop_vietqr_bank_bin, account=settings.onestop_vietqr_account
+    )
+    return render(
+        request,
+        "onestop/vietqr.html",
+        _ctx(
+            request,
+            d=dossier,
+            payment=payment,
+            payload=payload,
+            qr=Markup(slips.qr_svg(payload)),  # noqa: S704 - reportlab's own SVG, no user text
+            settings=settings,
+        ),
+    )
+
+
+@router.post("/dich-vu-cong/ho-so/{code}/rut")
+def withdraw(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form(max_length=3)] = "",
+) -> Response:
+    check_csrf(request, principal, csrf_token)
+    if confirm != "1":
+        _owned(db, code, principal)
+        return RedirectResponse(f"/dich-vu-cong/ho-so/{code}", status_code=303)
     processing.act(
         db,
         settings=runtime.settings,
@@ -305,6 +467,71 @@ def withdraw(
         citizen_id=principal.user_id,
     )
     return RedirectResponse(f"/dich-vu-cong/ho-so/{code}", status_code=303)
+
+
+@router.post("/dich-vu-cong/ho-so/{code}/bo-sung")
+async def supply(
+    request: Request,
+    code: str,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+    names: Annotated[list[str] | None, Form()] = None,
+    files: Annotated[list[UploadFile] | None, File()] = None,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The applicant sends the papers a supplement request asked for."""
+    check_csrf(request, principal, csrf_token)
+    dossier = _owned(db, code, principal)
+    uploads = [
+        service.Upload(name, f.filename or "", f.file)
+        for name, f in zip(names or [], files or [], strict=False)
+        if f.filename
+    ]
+
+    def run() -> None:
+        supplements.answer(
+            db,
+            settings=runtime.settings,
+            blobs=runtime.blobs,
+            dossier=dossier,
+            citizen_id=principal.user_id,
+            uploads=uploads,
+            note=note,
+        )
+
+    try:
+        await run_in_threadpool(run)
+    except AppError as exc:
+        db.rollback()
+        if exc.status_code == 404:
+            raise
+        return dossier_page(request, code, db, principal, error=exc.message(language(request)))
+    return RedirectResponse(f"/dich-vu-cong/ho-so/{code}?bo-sung=1", status_code=303)
+
+
+@router.post("/dich-vu-cong/ho-so/{code}/danh-gia")
+async def rate(request: Request, code: str, db: DB, principal: PagePrincipal) -> Response:
+    """The applicant's satisfaction rating, once the result is out."""
+    form = await request.form()
+    check_csrf(request, principal, str(form.get("csrf_token", "")))
+    dossier = _owned(db, code, principal)
+    scores = {
+        c: int(v) for c in ratings.CRITERIA if (v := str(form.get(f"score_{c}", ""))).isdigit()
+    }
+    try:
+        ratings.rate(
+            db,
+            dossier=dossier,
+            citizen_id=principal.user_id,
+            scores=scores,
+            comment=str(form.get("comment", ""))[:2000],
+        )
+    except AppError as exc:
+        db.rollback()
+        return dossier_page(request, code, db, principal, error=exc.message(language(request)))
+    return RedirectResponse(f"/dich-vu-cong/ho-so/{code}?danh-gia=1", status_code=303)
 
 
 @router.get("/thanh-toan/local/{reference}", response_class=HTMLResponse)
@@ -339,7 +566,11 @@ def gateway_confirm(
 
 @router.get("/tra-cuu", response_class=HTMLResponse)
 def lookup_page(
-    request: Request, db: DB, runtime: NodeRuntime, ma: Annotated[str, Query(max_length=64)] = ""
+    request: Request,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: OptionalPrincipal,
+    ma: Annotated[str, Query(max_length=64)] = "",
 ) -> HTMLResponse:
     view = None
     error = None
@@ -393,146 +624,3 @@ def signup(
         )
     token = accounts.open_session(db, user=user, hours=settings.session_hours)
     return signed_in_redirect("/dich-vu-cong", token, settings)
-
-
-# ---- officers ------------------------------------------------------------------------------
-
-
-def _handling_choices(db: DB, node_code: str) -> list[Agency]:
-    """Agencies a step can be handed to: this node's own active agencies down to level 2."""
-    return list(
-        db.scalars(
-            select(Agency)
-            .where(
-                Agency.status == AgencyStatus.ACTIVE.value,
-                Agency.serving_node == node_code,
-                Agency.level <= 2,
-            )
-            .order_by(Agency.level, Agency.search_text)
-        )
-    )
-
-
-def _officer(principal: Principal) -> processing.Officer:
-    officer = processing.officer_for(principal.grants, principal.user_id or 0, principal.name)
-    if not officer.agency_codes:
-        raise Forbidden(
-            "Trang này dành cho cán bộ một cửa.",
-            "This page is for one-stop officers.",
-            code="forbidden",
-        )
-    return officer
-
-
-@router.get("/mot-cua", response_class=HTMLResponse)
-def officer_queue(
-    request: Request,
-    db: DB,
-    principal: PagePrincipal,
-    status: Annotated[str, Query(max_length=3)] = "",
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-) -> HTMLResponse:
-    officer = _officer(principal)
-    statuses = [int(status)] if status.isdigit() and int(status) in STATUS_LABELS else None
-    rows, total = queries.queue(
-        db, agency_codes=officer.agency_codes, statuses=statuses, page=page, page_size=PAGE_SIZE
-    )
-    names = queries.procedure_names(db, rows)
-    return render(
-        request,
-        "onestop/queue.html",
-        _ctx(
-            request,
-            rows=rows,
-            total=total,
-            page=page,
-            page_size=PAGE_SIZE,
-            status=status,
-            names=names,
-            urgency=queries.urgency,
-            statuses=STATUS_LABELS,
-        ),
-    )
-
-
-@router.get("/mot-cua/ho-so/{code}", response_class=HTMLResponse)
-def officer_dossier(
-    request: Request,
-    code: str,
-    db: DB,
-    settings: AppSettings,
-    principal: PagePrincipal,
-    error: str | None = None,
-) -> HTMLResponse:
-    _officer(principal)
-    dossier = _owned(db, code, principal)
-    view = queries.public_view(db, dossier, language(request))
-    return render(
-        request,
-        "onestop/dossier.html",
-        _ctx(
-            request,
-            d=dossier,
-            view=view,
-            papers=queries.papers(db, dossier),
-            officer=True,
-            actions=processing.allowed_actions(dossier),
-            hops=queries.hand_overs(db, dossier),
-            error=error,
-            urgency=queries.urgency(dossier),
-            payments=[],
-            needs_reason=processing.NEEDS_REASON,
-            officers=processing.officers_of(db, dossier),
-            agencies=_handling_choices(db, settings.node_code),
-        ),
-    )
-
-
-@router.post("/mot-cua/ho-so/{code}")
-async def officer_act(
-    request: Request,
-    code: str,
-    db: DB,
-    runtime: NodeRuntime,
-    principal: PagePrincipal,
-    action: Annotated[str, Form(max_length=32)],
-    csrf_token: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    to_unit: Annotated[str, Form(max_length=255)] = "",
-    to_agency: Annotated[str, Form(max_length=64)] = "",
-    assignee: Annotated[str, Form(max_length=12)] = "",
-    results: Annotated[list[UploadFile] | None, File()] = None,
-) -> Response:
-    check_csrf(request, principal, csrf_token)
-    officer = _officer(principal)
-    uploads = [
-        service.Upload("Kết quả giải quyết", f.filename or "ket-qua.pdf", f.file)
-        for f in results or []
-        if f.filename
-    ]
-
-    def run() -> None:
-        processing.act(
-            db,
-            settings=runtime.settings,
-            blobs=runtime.blobs,
-            code=code,
-            action=action,
-            officer=officer,
-            reason=reason or None,
-            to_unit=to_unit or None,
-            to_agency=to_agency or None,
-            assignee_id=int(assignee) if assignee.isdigit() else None,
-            results=uploads,
-        )
-
-    try:
-        await run_in_threadpool(run)
-    except AppError as exc:
-        db.rollback()
-        if exc.status_code == 404:
-            raise
-        return officer_dossier(
-            request, code, db, runtime.settings, principal, error=exc.message(language(request))
-        )
-    return RedirectResponse(f"/mot-cua/ho-so/{code}", status_code=303)

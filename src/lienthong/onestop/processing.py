@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from lienthong.config import Settings
 from lienthong.kernel.blobs import BlobStore
-from lienthong.kernel.clock import utcnow
+from lienthong.kernel.clock import format_datetime, utcnow
 from lienthong.kernel.errors import Conflict, Forbidden, Invalid
-from lienthong.onestop import kpis
+from lienthong.onestop import kpis, notices, supplements
 from lienthong.onestop.models import (
     OPEN,
     STATUS_LABELS,
@@ -32,8 +32,6 @@ from lienthong.onestop.service import (
     _hand_over,
     _outcome,
     _receive,
-    calendar,
-    due_for,
     event,
     get_dossier,
     last_hop,
@@ -93,7 +91,19 @@ ACTION_LABELS = {
     "stop": ("Dừng xử lý", "Stop"),
     "withdraw": ("Rút hồ sơ", "Withdraw"),
 }
+# Timeline entries that are not officer actions.
+EVENT_LABELS = {
+    **ACTION_LABELS,
+    "submitted": ("Nộp hồ sơ", "Submitted"),
+    "received": ("Tiếp nhận", "Received"),
+    "supplement_submitted": ("Công dân đã gửi bổ sung", "The applicant sent the papers"),
+    "rated": ("Công dân đánh giá mức độ hài lòng", "The applicant rated the service"),
+}
 NEEDS_REASON = {"refuse", "request_supplement", "stop"}
+# The applicant is told by e-mail and SMS when these happen (reception tells from service.py).
+TOLD = {"request_supplement": "supplement", "request_fee": "fee", "approve": "result"}
+IRREVERSIBLE = {"refuse", "stop"}  # asked to confirm on the page
+ASSIGNABLE = ("officer", "leader")  # who may be given a dossier to handle (not clerks)
 
 
 def _assignee(session: Session, dossier: Dossier, user_id: int | None) -> Any:
@@ -103,7 +113,11 @@ def _assignee(session: Session, dossier: Dossier, user_id: int | None) -> Any:
     user = session.scalars(
         select(User)
         .join(Membership, Membership.user_id == User.id)
-        .where(User.id == (user_id or 0), Membership.agency_id.in_(agencies))
+        .where(
+            User.id == (user_id or 0),
+            Membership.agency_id.in_(agencies),
+            Membership.role.in_(ASSIGNABLE),
+        )
     ).first()
     if user is None:
         raise Invalid(
@@ -122,7 +136,11 @@ def officers_of(session: Session, dossier: Dossier) -> list[Any]:
         session.scalars(
             select(User)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.agency_id.in_(agencies), User.active.is_(True))
+            .where(
+                Membership.agency_id.in_(agencies),
+                Membership.role.in_(ASSIGNABLE),
+                User.active.is_(True),
+            )
             .order_by(User.full_name)
             .distinct()
         )
@@ -130,8 +148,13 @@ def officers_of(session: Session, dossier: Dossier) -> list[Any]:
 
 
 def allowed_actions(dossier: Dossier) -> list[str]:
+    """The officer's actions the dossier's status allows; no fee request once it is paid or
+    when there is none."""
+    no_fee = not dossier.fee_vnd or dossier.payment_state == "paid"
     return [
-        a for a, (sources, _) in ACTIONS.items() if dossier.status in sources and a != "withdraw"
+        a
+        for a, (sources, _) in ACTIONS.items()
+        if dossier.status in sources and a != "withdraw" and not (a == "request_fee" and no_fee)
     ]
 
 
@@ -149,6 +172,8 @@ def act(
     to_agency: str | None = None,
     assignee_id: int | None = None,
     results: Sequence[Upload] = (),
+    papers: Sequence[str] = (),
+    days: int | None = None,
 ) -> Dossier:
     dossier = get_dossier(session, code=code)
     if action not in ACTIONS:
@@ -223,24 +248,18 @@ def act(
         )
         dossier.step = current
         dossier.status = target
-    elif action in ("request_supplement", "stop"):
+    elif action == "request_supplement":
+        supplements.ask(
+            session, dossier, procedure, reason=reason or "", papers=papers, days=days, at=now
+        )
+        dossier.status = target
+        dossier.reason = reason
+    elif action == "stop":
         session.add(Pause(dossier_id=dossier.id, started_at=now, reason=reason or ""))
         dossier.status = target
         dossier.reason = reason
-    elif action == "supplement_received":
-        pause = session.scalars(
-            select(Pause).where(Pause.dossier_id == dossier.id, Pause.ended_at.is_(None))
-        ).first()
-        if pause is not None:
-            pause.ended_at = now
-        pauses = [
-            (p.started_at, p.ended_at)
-            for p in session.scalars(select(Pause).where(Pause.dossier_id == dossier.id))
-            if p.ended_at is not None
-        ]
-        assert dossier.received_at is not None
-        dossier.due_at = due_for(calendar(settings), procedure, dossier.received_at, pauses)
-        dossier.status = target
+    elif action == "supplement_received":  # the papers brought to the counter
+        supplements.resume(session, settings, dossier, now)
     elif action == "request_fee":
         dossier.status = target
     elif action == "approve":
@@ -288,6 +307,13 @@ def act(
         kpis.bump(session, agency_id=agency.id, at=now, measure="withdrawn")
     if action != "accept":  # reception wrote its own "received" event
         event(session, dossier, action, unit=to_unit, actor_id=actor or citizen_id, note=reason)
+    if action in TOLD:
+        detail = ""
+        if action == "request_supplement":
+            pause = supplements.open_request(session, dossier)
+            due = format_datetime(pause.respond_by) if pause else ""
+            detail = f"{'; '.join(pause.papers or []) if pause else ''} ({reason}; hạn {due})"
+        notices.tell(session, settings, dossier, TOLD[action], detail)
     session.flush()
     return dossier
 

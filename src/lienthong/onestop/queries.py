@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
+from lienthong.kernel.text import escape_like
 from lienthong.onestop.models import (
     OPEN,
     STATUS_LABELS,
@@ -19,7 +20,7 @@ from lienthong.onestop.models import (
     HandOver,
     Procedure,
 )
-from lienthong.onestop.processing import ACTION_LABELS
+from lienthong.onestop.processing import EVENT_LABELS
 from lienthong.onestop.service import S
 from lienthong.registry.models import Agency
 
@@ -50,15 +51,7 @@ def public_view(session: Session, dossier: Dossier, lang: str = "vi") -> dict[st
             {
                 "at": e.at,
                 "action": e.action,
-                "label": (
-                    ACTION_LABELS.get(e.action)
-                    or (
-                        {
-                            "submitted": ("Nộp hồ sơ", "Submitted"),
-                            "received": ("Tiếp nhận", "Received"),
-                        }.get(e.action, (e.action, e.action))
-                    )
-                )[i],
+                "label": EVENT_LABELS.get(e.action, (e.action, e.action))[i],
                 "status": e.status,
             }
             for e in events
@@ -84,7 +77,13 @@ def queue(
     statuses: Sequence[int] | None,
     page: int,
     page_size: int,
+    q: str = "",
+    procedure_id: int | None = None,
+    due: str = "",
+    now: datetime | None = None,
 ) -> tuple[list[Dossier], int]:
+    """An officer's open dossiers, soonest due first; `q` matches the code or the applicant's
+    name, `due` is "late", "today" or "week" (due within seven days)."""
     agencies = [
         a.id for a in session.scalars(select(Agency).where(Agency.code.in_(list(agency_codes))))
     ]
@@ -92,6 +91,21 @@ def queue(
         Dossier.agency_id.in_(agencies) | Dossier.handling_agency_id.in_(agencies)
     )
     base = base.where(Dossier.status.in_(list(statuses) if statuses else sorted(OPEN | {S.DONE})))
+    if q.strip():
+        like = f"%{escape_like(q.strip())}%"
+        base = base.where(
+            Dossier.code.ilike(like, escape="\\") | Dossier.applicant_name.ilike(like, escape="\\")
+        )
+    if procedure_id:
+        base = base.where(Dossier.procedure_id == procedure_id)
+    now = now or utcnow()
+    if due == "late":
+        base = base.where(Dossier.due_at < now)
+    elif due in ("today", "week"):
+        local = now.astimezone(LOCAL_ZONE)
+        days = 1 if due == "today" else 7
+        end = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days)
+        base = base.where(Dossier.due_at < end.astimezone(UTC))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.scalars(
         base.order_by(Dossier.due_at.is_(None), Dossier.due_at, Dossier.created_at)

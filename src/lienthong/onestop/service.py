@@ -18,7 +18,7 @@ from lienthong.config import Settings
 from lienthong.kernel.blobs import BlobStore
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
 from lienthong.kernel.errors import Invalid, NotFound, TooLarge
-from lienthong.onestop import kpis
+from lienthong.onestop import kpis, notices
 from lienthong.onestop.calendar import WorkingCalendar
 from lienthong.onestop.models import (
     Dossier,
@@ -321,6 +321,7 @@ def _receive(
         at=at,
     )
     event(session, dossier, "received", unit=RECEPTION, actor_id=officer_id, at=at)
+    notices.tell(session, settings, dossier, "received")
     for measure in ("received", f"received_{dossier.channel}"):
         kpis.bump(session, agency_id=agency.id, at=at, measure=measure)
     if dossier.channel == "online":

@@ -29,10 +29,13 @@ from lienthong.kernel.clock import LOCAL_ZONE
 __all__ = [
     "ControlHop",
     "ControlSlip",
+    "FeeReceipt",
     "ReceiptSlip",
     "SlipPaper",
     "control_pdf",
+    "fee_receipt_pdf",
     "format_slip_time",
+    "qr_svg",
     "receipt_pdf",
 ]
 
@@ -186,6 +189,59 @@ def control_pdf(slip: ControlSlip) -> bytes:
     return _build(story, A4, 15 * mm, CONTROL_TITLE, slip.centre_name, slip.dossier_code)
 
 
+FEE_RECEIPT_TITLE = "BIÊN LAI THU PHÍ, LỆ PHÍ"
+
+
+@dataclass(frozen=True)
+class FeeReceipt:
+    """The electronic fee receipt (biên lai điện tử) of one paid payment."""
+
+    number: str
+    centre_name: str
+    payer_name: str
+    payer_address: str | None
+    dossier_code: str
+    procedure_name: str
+    amount_vnd: int
+    paid_at: datetime
+    reference: str
+    transaction_id: str | None
+    gateway: str
+    lookup_url: str
+
+
+def fee_receipt_pdf(receipt: FeeReceipt) -> bytes:
+    """An A5 receipt: who paid what for which dossier, when, through which gateway."""
+    st = _styles()
+    margin = 10 * mm
+    width = A5[0] - 2 * (margin + _FRAME_PAD)
+    amount = f"{receipt.amount_vnd:,}".replace(",", ".") + " đồng"
+    story: list[Flowable] = [
+        _header(
+            st, receipt.centre_name, receipt.dossier_code, "Quảng Ninh", receipt.paid_at, width
+        ),
+        Spacer(1, 5 * mm),
+        Paragraph(_x(FEE_RECEIPT_TITLE), st["title"]),
+        Paragraph(f"Số: <b>{_x(receipt.number)}</b>", st["center"]),
+        Spacer(1, 3 * mm),
+        _field(st, "Họ tên người nộp", receipt.payer_name, bold=True),
+        _field(st, "Địa chỉ", receipt.payer_address or ""),
+        _field(st, "Nội dung thu", f"Phí, lệ phí: {receipt.procedure_name}"),
+        _field(st, "Số tiền", amount, bold=True),
+        _field(st, "Hình thức thanh toán", f"Trực tuyến ({receipt.gateway})"),
+        _field(st, "Mã giao dịch", receipt.transaction_id or receipt.reference),
+        _field(st, "Thời gian thanh toán", format_slip_time(receipt.paid_at)),
+        Spacer(1, 3 * mm),
+        _side_by_side(
+            [_one_line(receipt.lookup_url, st["note"], width - 26 * mm)],
+            [_qr(receipt.lookup_url, 22 * mm)],
+            width,
+            24 * mm,
+        ),
+    ]
+    return _build(story, A5, margin, FEE_RECEIPT_TITLE, receipt.centre_name, receipt.dossier_code)
+
+
 # --- building blocks -------------------------------------------------------------------------
 
 
@@ -280,6 +336,14 @@ def _code39(code: str, max_width: float) -> Flowable:
     )
     barcode.hAlign = "CENTER"
     return barcode
+
+
+def qr_svg(text: str, size: float = 240) -> str:
+    """A QR code as an inline SVG element (for the VietQR payment page)."""
+    from reportlab.graphics import renderSVG
+
+    svg = str(renderSVG.drawToString(_qr(text, size)))
+    return svg[svg.index("<svg") :]
 
 
 def _qr(url: str, size: float) -> Drawing:

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from lienthong.accounts.nav import home_for, menu_for
 from lienthong.kernel.clock import format_date, format_datetime
 from lienthong.web.deps import language
 
@@ -76,6 +77,8 @@ def render(
         lang=lang,
         tr=tr,
         principal=principal,
+        menu=menu_for(principal),
+        home_href=home_for(principal),
         csrf_token=getattr(principal, "csrf_token", None)
         or getattr(request.state, "csrf_token", ""),
         page_url=lambda **kw: page_url(request, **kw),
