@@ -35,9 +35,8 @@ OPAQUE_INPUT = re.compile(
     r"^(POST /api/v1/documents$|POST /api/v1/edxml/validate|POST /api/v1/organizations/import"
     r"|POST /api/v1/onestop/payments/callback|GET /api/v1/onestop/kpis"
     r"|POST /api/v1/organizations|PATCH /api/v1/organizations/"
-    r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/"
+    r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/|PUT /api/v1/signing/|POST /tsa"
     r"|POST /api/v1/data/requests$)"
-    r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/|PUT /api/v1/signing/|POST /tsa)"
 )
 
 # A time-stamp query (RFC 3161) is DER bytes: sent as any binary body is.

@@ -112,7 +112,6 @@ def seed_all(
         seed_signing_keys(session, keys=runtime.keys, node_code=runtime.settings.node_code)
     made = seed_demo_accounts(session) if with_accounts else []
     datashare_seed.seed_demo(session, settings=runtime.settings if runtime else Settings())
-    return made
     if runtime is not None:
         from lienthong.netmon.demo import seed_network
 
@@ -123,8 +122,6 @@ def seed_all(
             province_code=settings.node_agency_code,
             interval=settings.netmon_interval_seconds,
         )
-    return seed_demo_accounts(session) if with_accounts else []
-    if not with_accounts:
-        return []
-    seed_security_demo(session)
-    return seed_demo_accounts(session)
+    if with_accounts:
+        seed_security_demo(session)
+    return made

@@ -30,6 +30,11 @@ MENU = (
     MenuItem("/dich-vu-cong/ho-so", "Hồ sơ của tôi", "My dossiers", _r("citizen")),
     MenuItem("/mot-cua", "Một cửa", "One-stop queue", ONE_STOP),
     MenuItem("/documents", "Văn bản", "Documents", STAFF_DOCUMENTS),
+    MenuItem("/registers", "Sổ đăng ký", "Registers", STAFF_DOCUMENTS),
+    MenuItem("/du-lieu", "Dữ liệu dùng chung", "Shared data", _r(*Role)),
+    MenuItem("/du-lieu-cua-toi", "Dữ liệu của tôi", "My data", _r("citizen")),
+    MenuItem("/mang", "Mạng và truyền hình", "Network and video", _r(Role.NETWORK, Role.IOC)),
+    MenuItem("/security", "An toàn thông tin", "Security", _r(Role.SECURITY)),
     MenuItem("/tong-quan", "Tổng quan", "Overview", _r(Role.LEADER, Role.IOC)),
     MenuItem("/registry", "Danh bạ cơ quan", "Agency registry", _r(*Role)),
     MenuItem("/quan-tri", "Quản trị", "Administration", _r(Role.ADMIN)),
@@ -42,8 +47,8 @@ HOMES = (
     (Role.CLERK, "/documents"),
     (Role.LEADER, "/tong-quan"),
     (Role.ADMIN, "/quan-tri"),
-    (Role.NETWORK, "/federation"),
-    (Role.SECURITY, "/registry"),
+    (Role.NETWORK, "/mang"),
+    (Role.SECURITY, "/security"),
     (Role.IOC, "/tong-quan"),
 )
 CITIZEN_HOME = "/dich-vu-cong/ho-so"

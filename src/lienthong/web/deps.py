@@ -52,8 +52,7 @@ def language(request: Request) -> str:
 
 def wants_json(request: Request) -> bool:
     if request.url.path.startswith(
-        ("/api/", "/federation/v1/", "/healthz", "/readyz", "/metrics", "/probe")
-        ("/api/", "/federation/v1/", "/healthz", "/readyz", "/metrics", "/tsa")
+        ("/api/", "/federation/v1/", "/healthz", "/readyz", "/metrics", "/probe", "/tsa")
     ):
         return True
     accept = request.headers.get("accept", "")
