@@ -37,13 +37,13 @@ def _alive_servers(pid: int) -> list[int]:
     return found
 
 
-def _wait_for(check: object, what: str, seconds: float = 60) -> None:
+def _wait_for(check: object, what: str, log: Path, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():  # type: ignore[operator]
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
 
 
 def _ready(url: str) -> bool:
@@ -64,7 +64,8 @@ def test_two_processes_share_the_port_and_a_killed_one_is_replaced(tmp_path: Pat
         "LIENTHONG_LOG_JSON": "false",
     }
     subprocess.run([LIENTHONG, "db", "upgrade"], env=env, check=True, timeout=120)
-    log = (tmp_path / "serve.log").open("wb")
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [LIENTHONG, "serve", "--processes", "2", "--port", str(port)],
         env=env,
@@ -72,16 +73,19 @@ def test_two_processes_share_the_port_and_a_killed_one_is_replaced(tmp_path: Pat
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for(lambda: _ready(url) and len(_alive_servers(process.pid)) == 2, "two processes")
+        _wait_for(
+            lambda: _ready(url) and len(_alive_servers(process.pid)) == 2, "two processes", log_path
+        )
         first, second = _alive_servers(process.pid)
         os.kill(first, signal.SIGKILL)
         # The node goes on answering (the other process) while the supervisor starts a new one.
-        _wait_for(lambda: _ready(url), "an answer with one process gone", 30)
+        _wait_for(lambda: _ready(url), "an answer with one process gone", log_path)
         _wait_for(
             lambda: (
                 first not in _alive_servers(process.pid) and len(_alive_servers(process.pid)) == 2
             ),
             "the killed process to be replaced",
+            log_path,
         )
         assert second in _alive_servers(process.pid)
         answers = {httpx.get(f"{url}/healthz", timeout=5).status_code for _ in range(20)}
