@@ -36,7 +36,7 @@ OPAQUE_INPUT = re.compile(
     r"|POST /api/v1/onestop/payments/callback|GET /api/v1/onestop/kpis"
     r"|POST /api/v1/organizations|PATCH /api/v1/organizations/"
     r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/"
-    r"|POST /api/v1/data/requests$)"
+    r"|POST /api/v1/data/requests$|POST /api/v1/data/datasets/)"
 )
 
 
