@@ -49,7 +49,7 @@ def upstream() -> Iterator[str]:
             return False
 
     try:
-        wait_for(up, timeout=20, what="the upstream server")
+        wait_for(up, timeout=60, what="the upstream server")  # a loaded CI machine
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
