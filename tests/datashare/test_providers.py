@@ -7,21 +7,26 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lienthong.accounts.models import Role
 from lienthong.config import Settings
-from lienthong.datashare import catalogue, gateway, hosted, seed
+from lienthong.datashare import access, catalogue, gateway, hosted, seed
 from lienthong.datashare.catalogue import Item
 from lienthong.datashare.models import DataService, Dataset, HostedRecord
 from lienthong.datashare.providers import DataProvider, HostedProvider, Providers, UpstreamProvider
+from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError
 from lienthong.kernel.events import LogEventSink
 from lienthong.kernel.ratelimit import build_rate_limiter
+from tests.datashare.conftest import make_system
 from tests.fixtures.smtp import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +49,7 @@ def upstream() -> Iterator[str]:
             return False
 
     try:
-        wait_for(up, timeout=20, what="the upstream server")
+        wait_for(up, timeout=60, what="the upstream server")  # a loaded CI machine
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -258,3 +263,68 @@ def test_geojson_import(db: Session, datasets: None) -> None:
     with pytest.raises(AppError) as garbled:
         hosted.import_file(db, dataset=dataset, geojson=True, text="{")
     assert garbled.value.code == "bad_geojson"
+
+
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "CSDL doanh nghiệp của Sở Tài chính", "version": "1"},
+    "paths": {"/records/{key}": {"get": {"responses": {"200": {"description": "A record"}}}}},
+}
+
+
+def test_owner_registers_an_upstream_service_and_the_gateway_calls_it(
+    client: TestClient, db: Session, datasets: None, upstream: str
+) -> None:
+    from tests.datashare.test_api import basic, person
+
+    owner = person(client, db, "quantri.stc", [(seed.FINANCE, Role.ADMIN)])
+    stranger = person(client, db, "quantri.khac", [(seed.HONG_GAI, Role.ADMIN)])
+    body = {
+        "code": "tra-cuu-goc",
+        "kind": "get",
+        "provider": "upstream",
+        "upstream_url": upstream + "/ok",
+        "upstream_openapi": OPENAPI,
+        "timeout_ms": 1000,
+    }
+    path = "/api/v1/data/datasets/doanh-nghiep/services"
+    refused = stranger.post(path, json=body)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "not_data_owner"
+    bad = owner.post(path, json={**body, "upstream_openapi": {"openapi": "2.0", "paths": {}}})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_openapi"
+    created = owner.post(path, json=body)
+    assert created.status_code == 201, created.text
+    again = owner.post(path, json=body)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "duplicate_service"
+
+    system = make_system(db, seed.HONG_GAI)
+    now = utcnow()
+    request = access.request_access(
+        db,
+        settings=Settings(database_url="sqlite://"),
+        consumer_code=seed.HONG_GAI,
+        ask=access.Ask(
+            dataset_code="doanh-nghiep",
+            service_code="tra-cuu-goc",
+            consumer_system=system.system_id,
+            items=["ma_so_thue", "ten"],
+            purpose="Kiểm tra",
+            legal_basis="Nghị định 47/2020",
+            frequency="Theo hồ sơ",
+            period_from=now - timedelta(minutes=1),
+            period_to=now + timedelta(days=1),
+        ),
+        requested_by_id=None,
+    )
+    access.approve(db, request_id=request.id, acting_code=seed.FINANCE, actor_id=None)
+    db.commit()
+    answer = client.get(
+        "/api/v1/data/doanh-nghiep/tra-cuu-goc",
+        params={"key": "5700100256"},
+        headers={**basic(system), "Lienthong-Purpose": "hs-1"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["records"] == [{"ma_so_thue": "5700100256", "ten": "Công ty Than Hòn Gai"}]

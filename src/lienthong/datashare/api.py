@@ -24,6 +24,8 @@ from lienthong.datashare.schemas import (
     GrantOut,
     GrantPage,
     ReasonIn,
+    ServiceIn,
+    ServiceOut,
     UsagePage,
 )
 from lienthong.kernel.errors import Forbidden
@@ -104,6 +106,36 @@ def service_openapi(
     reader = queries.is_agency_reader(principal)
     items = [i["name"] for i in catalogue.visible_items(dataset, agency_reader=reader)]
     return catalogue.openapi_for(dataset, found, items)
+
+
+@router.post(
+    "/datasets/{code}/services",
+    response_model=ServiceOut,
+    status_code=201,
+    responses={**WITH_BODY, **SIGNED_IN, **errors(404, 409)},
+)
+def register_service(code: Code, body: ServiceIn, db: DB, acting: OwnerAdmin) -> dict[str, Any]:
+    """The owner's administrator publishes a service: hosted, or upstream with the OpenAPI 3
+    description of the agency's own system (it must describe the path the kind calls)."""
+    dataset = catalogue.get_dataset(db, code=code)
+    service = catalogue.register_service(
+        db,
+        dataset=dataset,
+        acting_code=acting.agency_code,
+        code=body.code,
+        kind=body.kind,
+        provider=body.provider,
+        upstream_url=body.upstream_url,
+        upstream_openapi=body.upstream_openapi,
+        timeout_ms=body.timeout_ms,
+        max_response_bytes=body.max_response_bytes,
+    )
+    return {
+        "code": service.code,
+        "kind": service.kind,
+        "provider": service.provider,
+        "openapi_url": f"/api/v1/data/datasets/{dataset.code}/services/{service.code}/openapi.json",
+    }
 
 
 @router.post(

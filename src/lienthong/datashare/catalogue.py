@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from lienthong.datashare.models import DataService, Dataset, ItemClass
 from lienthong.kernel.clock import utcnow
-from lienthong.kernel.errors import Invalid, NotFound
+from lienthong.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from lienthong.kernel.text import fold
 from lienthong.registry import service as registry
 from lienthong.registry.models import Agency
@@ -144,6 +144,75 @@ def add_service(
     session.add(service)
     session.flush()
     return service
+
+
+# The path each kind of upstream service must describe (UpstreamProvider's convention).
+UPSTREAM_PATHS = {"get": "/records/{", "search": "/records", "changes": "/changes"}
+
+
+def check_openapi(kind: str, document: Any) -> None:
+    """The owner's OpenAPI 3 description must be one and must describe the path this kind of
+    service calls."""
+    paths = document.get("paths") if isinstance(document, dict) else None
+    version = str(document.get("openapi", "")) if isinstance(document, dict) else ""
+    wanted = UPSTREAM_PATHS.get(kind, "")
+    found = isinstance(paths, dict) and any(
+        str(p) == wanted or (wanted.endswith("{") and str(p).startswith(wanted)) for p in paths
+    )
+    if not version.startswith("3.") or not found:
+        raise Invalid(
+            f"Tài liệu OpenAPI phải là phiên bản 3 và mô tả đường dẫn {wanted}….",
+            f"The OpenAPI document must be version 3 and describe the path {wanted}….",
+            code="invalid_openapi",
+            details={"openapi": version or None, "path": wanted},
+        )
+
+
+def register_service(
+    session: Session,
+    *,
+    dataset: Dataset,
+    acting_code: str,
+    code: str,
+    kind: str,
+    provider: str,
+    upstream_url: str | None,
+    upstream_openapi: dict[str, Any] | None,
+    timeout_ms: int,
+    max_response_bytes: int,
+) -> DataService:
+    """The owner publishes a service of its dataset (Art 24-26); an upstream one with the
+    OpenAPI description of its own system."""
+    owner = session.get(Agency, dataset.owner_agency_id)
+    if owner is None or owner.code != acting_code:
+        raise Forbidden(
+            "Chỉ quản trị của cơ quan chủ quản dữ liệu được quyết định.",
+            "Only an administrator of the data's owner agency may decide this.",
+            code="not_data_owner",
+            details={"owner": owner.code if owner else None},
+        )
+    if provider == "upstream":
+        check_openapi(kind, upstream_openapi)
+    taken = session.scalars(
+        select(DataService).where(DataService.dataset_id == dataset.id, DataService.code == code)
+    ).first()
+    if taken is not None:
+        raise Conflict(
+            f"Bộ dữ liệu đã có dịch vụ {code}.",
+            f"The dataset already has a service {code}.",
+            code="duplicate_service",
+        )
+    return add_service(
+        session,
+        dataset=dataset,
+        code=code,
+        kind=kind,
+        provider=provider,
+        upstream_url=upstream_url,
+        upstream_openapi=upstream_openapi,
+        timeout_ms=timeout_ms,
+        max_response_bytes=max_response_bytes,
+    )
 
 
 def list_datasets(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,6 +18,21 @@ class ItemOut(BaseModel):
     label_vi: str
     label_en: str
     item_class: str = Field(alias="class", serialization_alias="class")
+
+
+class ServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+    kind: Literal["get", "search", "changes"]
+    provider: Literal["hosted", "upstream"] = "hosted"
+    upstream_url: (
+        Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\x00-\x20]+$")]
+        | None
+    ) = None
+    upstream_openapi: dict[str, Any] | None = None
+    timeout_ms: int = Field(default=5000, ge=100, le=60_000)
+    max_response_bytes: int = Field(default=1_000_000, ge=1000, le=100_000_000)
 
 
 class ServiceOut(BaseModel):
