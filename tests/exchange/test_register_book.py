@@ -346,3 +346,28 @@ def test_an_electronic_copy_is_signed_registered_and_sent(
             position=7,
         )
     assert caught.value.code == "unknown_attachment"
+
+
+def test_a_copy_from_the_document_page(db: Session, keyed: Runtime, client: TestClient) -> None:
+    import re
+
+    from tests.accounts.test_signin import csrf_from
+
+    original = _send(db, keyed, [HONG_GAI], "Gốc để sao từ trang")
+    signed_in(client, db, username="clerk.page.copy", role=Role.CLERK, agency=HONG_GAI)
+    page = client.get(f"/documents/{original}").text
+    assert 'data-testid="make-copy"' in page
+    answer = client.post(
+        f"/documents/{original}/copy",
+        data={"form": "TRÍCH SAO", "recipient": HA_LONG, "csrf_token": csrf_from(page)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    copy = int(re.findall(r"/documents/(\d+)", answer.headers["location"])[0])
+    db.expire_all()
+    notation = db.scalars(
+        select(RegisterEntry.notation).where(
+            RegisterEntry.document_fk == copy, RegisterEntry.book == "outgoing"
+        )
+    ).one()
+    assert notation == "TrS-UBND"
