@@ -273,9 +273,15 @@ def test_the_checker_reports_the_pdf_signatures_and_the_header(
     assert report["header"]["code_number"] == "33"
     assert report["header"]["code_notation"] == "SNV-VP"
     assert report["header"]["attachments"][0]["name"] == "a.pdf"
-    pdf = report["header"]["attachments"][0]["pdf_signatures"]
+    pdf = report["header"]["pdf_signatures"]["cid:1"]
     assert (pdf["state"], pdf["reason_code"]) == ("red", "pdf_signature_other_agency")
     assert any(p["code"] == "pdf_signature_other_agency" for p in report["problems"])
+    page = client.post(
+        "/edxml/validate",
+        files={"package": ("goi.edxml", signed(keyed, package), "application/xml")},
+    ).text
+    assert 'data-testid="checker-pdf"' in page
+    assert "badge sig-red" in page
 
 
 def test_the_demo_sends_one_signed_numbered_decision(db: Session, keyed: Runtime) -> None:

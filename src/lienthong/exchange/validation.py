@@ -194,8 +194,8 @@ def _validate(runtime: Runtime, chunks: Iterable[bytes], blobs: TrackedBlobs) ->
     )
     errors = [p for p in problems if p["severity"] == "error"]
     header = _header(package, result.stream.size, result.stream.sha256, signer)
-    for entry in header.get("attachments", []):
-        entry["pdf_signatures"] = pdf_signatures.get(entry["content_id"])
+    if isinstance(package, DocumentPackage):
+        header["pdf_signatures"] = pdf_signatures  # by ContentId (Decree 30/2020)
     return {
         "valid": not errors,
         "kind": kind,
