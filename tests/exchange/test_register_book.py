@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lienthong.accounts.models import Role
-from lienthong.exchange import compose
+from lienthong.exchange import compose, pdfcheck
 from lienthong.exchange.clerk_models import RegisterEntry
 from lienthong.kernel.clock import local_today
 from lienthong.kernel.errors import AppError
@@ -297,11 +297,11 @@ def test_the_demo_sends_one_signed_numbered_decision(db: Session, keyed: Runtime
 def test_an_electronic_copy_is_signed_registered_and_sent(
     db: Session, keyed: Runtime, client: TestClient
 ) -> None:
-    from lienthong.exchange import copies, pdfsign
+    from lienthong.exchange import copies
     from lienthong.exchange.clerk_models import PdfSignatureCheck
     from lienthong.exchange.models import DocumentAttachment
 
-    assert frozenset(copies.FORMS.values()) == pdfsign.COPY_TYPES
+    assert frozenset(copies.FORMS.values()) == pdfcheck.COPY_TYPES
     original = _send(
         db,
         keyed,

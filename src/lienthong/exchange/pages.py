@@ -22,7 +22,7 @@ from lienthong.exchange import (
     answers,
     compose,
     copies,
-    pdfsign,
+    pdfcheck,
     register_book,
     registers,
     service,
@@ -288,7 +288,7 @@ def document_page(
             deliveries=deliveries,
             histories=histories,
             attachments=service.attachments(db, document),
-            pdf_checks=pdfsign.checks_of(db, [document.id])[document.id],
+            pdf_checks=pdfcheck.checks_of(db, [document.id])[document.id],
             may_copy=any(principal.has_role(Role.CLERK, a.code) for _, a in deliveries)
             or principal.has_role(Role.CLERK, sender.code),
             copy_forms=list(copies.FORMS),

@@ -8,7 +8,7 @@ from typing import Any
 
 from cryptography import x509
 
-from lienthong.exchange import pdfsign
+from lienthong.exchange import pdfcheck
 from lienthong.exchange.edxml.errors import EdxmlError
 from lienthong.exchange.edxml.model import DocumentPackage, Organization, StatusPackage
 from lienthong.exchange.edxml.reader import read
@@ -220,7 +220,7 @@ def _pdf_signatures(
             if handle.read(5) != b"%PDF-":
                 continue
             handle.seek(0)
-            verdict = pdfsign.validate(
+            verdict = pdfcheck.validate(
                 handle, keys=runtime.keys, sender_code=package.from_.organ_id, main=not found
             )
         found[attachment.content_id] = {
