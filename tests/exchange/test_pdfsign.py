@@ -17,7 +17,7 @@ from reportlab.pdfgen import canvas
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import compose, pdfsign
+from lienthong.exchange import compose, pdfcheck, pdfsign
 from lienthong.exchange.clerk_models import PdfSignatureCheck
 from lienthong.exchange.models import Document, DocumentAttachment
 from lienthong.kernel.clock import utcnow
@@ -51,8 +51,8 @@ def _signed(keys: FileKeyStore, code: str = SNV, person: pdfsign.Person = SIGNER
     )
 
 
-def _verdict(data: bytes, keys: FileKeyStore, sender: str = SNV) -> pdfsign.Verdict:
-    return pdfsign.validate(io.BytesIO(data), keys=keys, sender_code=sender, main=True)
+def _verdict(data: bytes, keys: FileKeyStore, sender: str = SNV) -> pdfcheck.Verdict:
+    return pdfcheck.validate(io.BytesIO(data), keys=keys, sender_code=sender, main=True)
 
 
 def test_composer_signs_twice_and_the_receiver_sees_both_green(db: Session, keyed: Runtime) -> None:
@@ -81,7 +81,7 @@ def test_composer_signs_twice_and_the_receiver_sees_both_green(db: Session, keye
     assert main.signatures[1]["agency_code"] == SNV
     assert main.signatures[1]["covers_whole"] is True
     assert [s["role"] for s in appendix.signatures] == ["agency"]
-    assert pdfsign.summary(checks)["state"] == "green"
+    assert pdfcheck.summary(checks)["state"] == "green"
     attachment = db.get_one(DocumentAttachment, main.attachment_fk)
     with keyed.blobs.open(attachment.blob_sha256) as handle:
         data = handle.read()
@@ -163,7 +163,7 @@ def test_revoked_expired_untrusted_and_codeless_certificates(tmp_path: Path) -> 
     )
     agency = SigningIdentity(old_key, (old, ca_cert))
     expired = pdfsign.sign_attachment(real_pdf(), agency=agency, first_line="01/SNV")
-    verdict = pdfsign.validate(io.BytesIO(expired), keys=keys, sender_code=SNV, main=False)
+    verdict = pdfcheck.validate(io.BytesIO(expired), keys=keys, sender_code=SNV, main=False)
     assert verdict.state == "red"
     assert verdict.reason_code in {"pdf_signature_expired", "pdf_signature_untrusted"}
 
@@ -171,14 +171,14 @@ def test_revoked_expired_untrusted_and_codeless_certificates(tmp_path: Path) -> 
     foreign = pdfsign.sign_attachment(
         real_pdf(), agency=stranger.ensure_agency(SNV, "Giả mạo"), first_line="01/SNV"
     )
-    verdict = pdfsign.validate(io.BytesIO(foreign), keys=keys, sender_code=SNV, main=False)
+    verdict = pdfcheck.validate(io.BytesIO(foreign), keys=keys, sender_code=SNV, main=False)
     assert verdict.reason_code == "pdf_signature_untrusted"
 
     nameless_key, nameless = issue(ca_key, ca_cert, common_name="Không mã", agency_code=None)
     codeless = pdfsign.sign_attachment(
         real_pdf(), agency=SigningIdentity(nameless_key, (nameless, ca_cert)), first_line="x"
     )
-    verdict = pdfsign.validate(io.BytesIO(codeless), keys=keys, sender_code=SNV, main=False)
+    verdict = pdfcheck.validate(io.BytesIO(codeless), keys=keys, sender_code=SNV, main=False)
     assert verdict.reason_code == "pdf_signature_no_agency_code"
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lienthong.accounts.models import Role
-from lienthong.exchange import compose
+from lienthong.exchange import compose, pdfcheck
 from lienthong.exchange.clerk_models import RegisterEntry
 from lienthong.kernel.clock import local_today
 from lienthong.kernel.errors import AppError
@@ -273,9 +273,15 @@ def test_the_checker_reports_the_pdf_signatures_and_the_header(
     assert report["header"]["code_number"] == "33"
     assert report["header"]["code_notation"] == "SNV-VP"
     assert report["header"]["attachments"][0]["name"] == "a.pdf"
-    pdf = report["header"]["attachments"][0]["pdf_signatures"]
+    pdf = report["header"]["pdf_signatures"]["cid:1"]
     assert (pdf["state"], pdf["reason_code"]) == ("red", "pdf_signature_other_agency")
     assert any(p["code"] == "pdf_signature_other_agency" for p in report["problems"])
+    page = client.post(
+        "/edxml/validate",
+        files={"package": ("goi.edxml", signed(keyed, package), "application/xml")},
+    ).text
+    assert 'data-testid="checker-pdf"' in page
+    assert "badge sig-red" in page
 
 
 def test_the_demo_sends_one_signed_numbered_decision(db: Session, keyed: Runtime) -> None:
@@ -291,11 +297,11 @@ def test_the_demo_sends_one_signed_numbered_decision(db: Session, keyed: Runtime
 def test_an_electronic_copy_is_signed_registered_and_sent(
     db: Session, keyed: Runtime, client: TestClient
 ) -> None:
-    from lienthong.exchange import copies, pdfsign
+    from lienthong.exchange import copies
     from lienthong.exchange.clerk_models import PdfSignatureCheck
     from lienthong.exchange.models import DocumentAttachment
 
-    assert frozenset(copies.FORMS.values()) == pdfsign.COPY_TYPES
+    assert frozenset(copies.FORMS.values()) == pdfcheck.COPY_TYPES
     original = _send(
         db,
         keyed,
@@ -346,3 +352,28 @@ def test_an_electronic_copy_is_signed_registered_and_sent(
             position=7,
         )
     assert caught.value.code == "unknown_attachment"
+
+
+def test_a_copy_from_the_document_page(db: Session, keyed: Runtime, client: TestClient) -> None:
+    import re
+
+    from tests.accounts.test_signin import csrf_from
+
+    original = _send(db, keyed, [HONG_GAI], "Gốc để sao từ trang")
+    signed_in(client, db, username="clerk.page.copy", role=Role.CLERK, agency=HONG_GAI)
+    page = client.get(f"/documents/{original}").text
+    assert 'data-testid="make-copy"' in page
+    answer = client.post(
+        f"/documents/{original}/copy",
+        data={"form": "TRÍCH SAO", "recipient": HA_LONG, "csrf_token": csrf_from(page)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    copy = int(re.findall(r"/documents/(\d+)", answer.headers["location"])[0])
+    db.expire_all()
+    notation = db.scalars(
+        select(RegisterEntry.notation).where(
+            RegisterEntry.document_fk == copy, RegisterEntry.book == "outgoing"
+        )
+    ).one()
+    assert notation == "TrS-UBND"

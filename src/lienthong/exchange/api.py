@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from lienthong.accounts.deps import Acting, CurrentPrincipal, acting_for, role_refused
 from lienthong.accounts.models import SOFTWARE, Role
 from lienthong.accounts.service import Principal
-from lienthong.exchange import answers, intake, pdfsign, service, validation
+from lienthong.exchange import answers, intake, pdfcheck, service, validation
 from lienthong.exchange import statuses as sc
 from lienthong.exchange.edxml.model import StaffInfo
 from lienthong.exchange.models import Delivery, Document
@@ -249,7 +249,7 @@ def get_document(document_pk: Pk, db: DB, principal: CurrentPrincipal) -> dict[s
             }
             for d, r in own
         ],
-        pdf_signatures=pdfsign.summary(pdfsign.checks_of(db, [document.id])[document.id]),
+        pdf_signatures=pdfcheck.summary(pdfcheck.checks_of(db, [document.id])[document.id]),
     )
 
 

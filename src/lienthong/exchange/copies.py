@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import compose, pdfsign, service, tsa
+from lienthong.exchange import compose, pdfcheck, pdfsign, service, tsa
 from lienthong.kernel.errors import Invalid, NotFound
 from lienthong.registry import service as registry
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # The form written on the copy, and the document type it is registered as.
 FORMS = {"SAO Y": "Bản sao y", "TRÍCH SAO": "Bản trích sao", "SAO LỤC": "Bản sao lục"}
-COPY_TYPES = pdfsign.COPY_TYPES  # the types intake validates as copies
+COPY_TYPES = pdfcheck.COPY_TYPES  # the types intake validates as copies
 
 
 def make_copy(

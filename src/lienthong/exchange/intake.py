@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import answers, business, deliveries, log, pdfsign, registers, routing
+from lienthong.exchange import (
+    answers,
+    business,
+    deliveries,
+    log,
+    pdfcheck,
+    registers,
+    routing,
+)
 from lienthong.exchange.edxml.model import DocumentPackage, StatusPackage
 from lienthong.exchange.edxml.reader import ReadResult
 from lienthong.exchange.edxml.signature import sign
@@ -152,7 +160,7 @@ def store_document(
         answer={"document_id": package.document_id, "recipients": arrival.results},
     )
     registers.record_outgoing(session, document=document, sender=sender)
-    pdfsign.check_document(session, runtime=runtime, document=document)
+    pdfcheck.check_document(session, runtime=runtime, document=document)
     deliveries.place(
         session,
         runtime=runtime,

@@ -21,7 +21,8 @@ from lienthong.accounts.models import Role
 from lienthong.exchange import (
     answers,
     compose,
-    pdfsign,
+    copies,
+    pdfcheck,
     register_book,
     registers,
     service,
@@ -287,7 +288,10 @@ def document_page(
             deliveries=deliveries,
             histories=histories,
             attachments=service.attachments(db, document),
-            pdf_checks=pdfsign.checks_of(db, [document.id])[document.id],
+            pdf_checks=pdfcheck.checks_of(db, [document.id])[document.id],
+            may_copy=any(principal.has_role(Role.CLERK, a.code) for _, a in deliveries)
+            or principal.has_role(Role.CLERK, sender.code),
+            copy_forms=list(copies.FORMS),
             actions=actions,
             is_sender=delivery is None,
             may_recall=delivery is None and principal.has_role(Role.CLERK, sender.code),
@@ -342,6 +346,32 @@ def status_submit(
         description=description.strip() or None,
     )
     return RedirectResponse(f"/documents/{document.id}", status_code=303)
+
+
+@router.post("/documents/{document_pk}/copy")
+def copy_submit(
+    request: Request,
+    document_pk: int,
+    db: DB,
+    runtime: NodeRuntime,
+    principal: PagePrincipal,
+    form: Annotated[str, Form(max_length=20)],
+    recipient: Annotated[str, Form(max_length=64)],
+    csrf_token: Annotated[str, Form()] = "",
+    agency: Annotated[str | None, Form()] = None,
+) -> Response:
+    """An electronic copy of the document's first PDF, signed by the clerk's agency and sent."""
+    check_csrf(request, principal, csrf_token)
+    code = choose_agency(principal, (Role.CLERK,), software=False, requested=agency).agency_code
+    answer = copies.make_copy(
+        db,
+        runtime,
+        document_pk=document_pk,
+        agency_code=code,
+        form=form,
+        recipients=[recipient.strip()],
+    )
+    return RedirectResponse(f"/documents/{answer['id']}?sent=1", status_code=303)
 
 
 @router.get("/edxml/validate", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from lienthong.accounts.deps import CurrentPrincipal
-from lienthong.exchange import copies, pdfsign, register_book, registers, service, tsa
+from lienthong.exchange import copies, pdfcheck, pdfsign, register_book, registers, service, tsa
 from lienthong.exchange.api import Clerk, PageNo, PageSize, Reader, readable_agencies
 from lienthong.exchange.schemas import DocumentAnswer, PdfSignatures
 from lienthong.kernel.clock import local_today
@@ -288,7 +288,7 @@ def document_signatures(document_pk: Pk, db: DB, principal: CurrentPrincipal) ->
     document, _ = service.visible_document(
         db, document_pk=document_pk, agency_codes=readable_agencies(principal)
     )
-    return pdfsign.summary(pdfsign.checks_of(db, [document.id])[document.id])
+    return pdfcheck.summary(pdfcheck.checks_of(db, [document.id])[document.id])
 
 
 class CopyIn(BaseModel):

@@ -176,14 +176,16 @@ def verify_checkpoint_stamp(
     """The token's imprint is this checkpoint's and its signature verifies to a trust anchor."""
     from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 
-    from lienthong.exchange.pdfsign import _context
+    from lienthong.exchange.pdfcheck import trust_context
 
     token = cms.ContentInfo.load(base64.b64decode(stamp.token))
     imprint = checkpoint_imprint(mark)
     try:
         status = asyncio.run(
             validate_tst_signed_data(
-                token["content"], _context(runtime.keys), expected_tst_imprint=lambda _: imprint
+                token["content"],
+                trust_context(runtime.keys),
+                expected_tst_imprint=lambda _: imprint,
             )
         )
     except Exception:

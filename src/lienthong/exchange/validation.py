@@ -8,7 +8,7 @@ from typing import Any
 
 from cryptography import x509
 
-from lienthong.exchange import pdfsign
+from lienthong.exchange import pdfcheck
 from lienthong.exchange.edxml.errors import EdxmlError
 from lienthong.exchange.edxml.model import DocumentPackage, Organization, StatusPackage
 from lienthong.exchange.edxml.reader import read
@@ -194,8 +194,8 @@ def _validate(runtime: Runtime, chunks: Iterable[bytes], blobs: TrackedBlobs) ->
     )
     errors = [p for p in problems if p["severity"] == "error"]
     header = _header(package, result.stream.size, result.stream.sha256, signer)
-    for entry in header.get("attachments", []):
-        entry["pdf_signatures"] = pdf_signatures.get(entry["content_id"])
+    if isinstance(package, DocumentPackage):
+        header["pdf_signatures"] = pdf_signatures  # by ContentId (Decree 30/2020)
     return {
         "valid": not errors,
         "kind": kind,
@@ -220,7 +220,7 @@ def _pdf_signatures(
             if handle.read(5) != b"%PDF-":
                 continue
             handle.seek(0)
-            verdict = pdfsign.validate(
+            verdict = pdfcheck.validate(
                 handle, keys=runtime.keys, sender_code=package.from_.organ_id, main=not found
             )
         found[attachment.content_id] = {

@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lienthong.exchange import answers, business, deliveries, intake, log, pdfsign, routing
+from lienthong.exchange import (
+    answers,
+    business,
+    deliveries,
+    intake,
+    log,
+    pdfcheck,
+    routing,
+)
 from lienthong.exchange.edxml.errors import refuse
 from lienthong.exchange.edxml.model import DocumentPackage, Organization, StatusPackage
 from lienthong.exchange.edxml.reader import ReadResult
@@ -240,7 +248,7 @@ def accept_document(
             arrived_from=peer_code,
         )
         document.intake_answer = {}
-        pdfsign.check_document(session, runtime=runtime, document=document)
+        pdfcheck.check_document(session, runtime=runtime, document=document)
         if target is not None:
             business.apply(
                 session, runtime=runtime, document=document, target=target, package=package

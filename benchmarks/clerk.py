@@ -1,13 +1,13 @@
 """The two Decree 30 signatures on a PDF: their cost on the node against pyHanko's own.
 
-    .venv/bin/python benchmarks/pdfsign.py [--size-mb 2] [--rounds 20] [--big-mb 200]
+    .venv/bin/python benchmarks/clerk.py [--size-mb 2] [--rounds 20] [--big-mb 200]
 
 Makes a PDF of about `--size-mb` (pages of text and an incompressible image), then, per
 document and in this process (thread CPU time, no database or HTTP):
 
 - sign: the composer's signing step (exchange/pdfsign.sign_document: the person's signature,
   then the agency's, both visible and time-stamped by the node's own TSA, PAdES B-T);
-- intake validation: exchange/pdfsign.validate (both signatures: integrity, chain, CRL,
+- intake validation: exchange/pdfcheck.validate (both signatures: integrity, chain, CRL,
   coverage, modifications, roles) against pyHanko's `validate_pdf_signature` alone on the
   same signatures with the same validation context, and the difference (what the node adds).
 
@@ -22,7 +22,6 @@ import argparse
 import io
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,13 +32,10 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 from rich.console import Console
 
-SRC = Path(__file__).resolve().parents[1] / "src"
-sys.path.insert(0, str(SRC))
-
-from lienthong.config import Settings  # noqa: E402
-from lienthong.exchange import pdfsign, tsa  # noqa: E402
-from lienthong.kernel.pki import FileKeyStore  # noqa: E402
-from lienthong.runtime import build_runtime  # noqa: E402
+from lienthong.config import Settings
+from lienthong.exchange import pdfcheck, pdfsign, tsa
+from lienthong.kernel.pki import FileKeyStore
+from lienthong.runtime import build_runtime
 
 SENDER = "000.00.02.H49"
 console = Console()
@@ -129,13 +125,13 @@ def main() -> None:
             )
 
         signed = sign()
-        verdict = pdfsign.validate(io.BytesIO(signed), keys=keys, sender_code=SENDER, main=True)
+        verdict = pdfcheck.validate(io.BytesIO(signed), keys=keys, sender_code=SENDER, main=True)
         assert verdict.state == "green", verdict
         assert all(s["timestamp"] for s in verdict.signatures)
-        context = pdfsign._context(keys)
+        context = pdfcheck.trust_context(keys)
 
         def ours() -> None:
-            pdfsign.validate(io.BytesIO(signed), keys=keys, sender_code=SENDER, main=True)
+            pdfcheck.validate(io.BytesIO(signed), keys=keys, sender_code=SENDER, main=True)
 
         def theirs() -> None:
             for embedded in PdfFileReader(io.BytesIO(signed), strict=False).embedded_signatures:
@@ -168,7 +164,7 @@ def main() -> None:
             exact = reset_peak()
             start = time.thread_time()
             with (root / "big-signed.pdf").open("rb") as handle:
-                verdict = pdfsign.validate(handle, keys=keys, sender_code=SENDER, main=False)
+                verdict = pdfcheck.validate(handle, keys=keys, sender_code=SENDER, main=False)
             spent = time.thread_time() - start
             growth = vm("VmHWM") - before
             console.print(
