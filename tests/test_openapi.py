@@ -36,8 +36,6 @@ OPAQUE_INPUT = re.compile(
     r"|POST /api/v1/onestop/payments/callback|GET /api/v1/onestop/kpis"
     r"|POST /api/v1/organizations|PATCH /api/v1/organizations/"
     r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/|PUT /api/v1/signing/|POST /tsa"
-    r"|POST /api/v1/data/requests$)"
-    r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/"
     r"|POST /api/v1/data/requests$|POST /api/v1/data/datasets/)"
 )
 
