@@ -165,7 +165,12 @@ def test_eve_file_followed_across_a_rotation(tmp_path: Path) -> None:
     )
     intake = Intake(capacity=100)
     follower = FileFollower(
-        path=path, kind="eve", parse=parse_eve_bytes, max_line=4096, poll_seconds=0.05
+        path=path,
+        kind="eve",
+        parse=parse_eve_bytes,
+        max_line=4096,
+        poll_seconds=0.05,
+        from_start=True,
     )
     stop = threading.Event()
     thread = threading.Thread(target=follower.run, args=(intake, stop), daemon=True)
@@ -198,7 +203,12 @@ def test_access_log_followed_across_copytruncate(tmp_path: Path) -> None:
     path.write_text(line + "\n")
     intake = Intake(capacity=100)
     follower = FileFollower(
-        path=path, kind="access_log", parse=parse_access_bytes, max_line=4096, poll_seconds=0.05
+        path=path,
+        kind="access_log",
+        parse=parse_access_bytes,
+        max_line=4096,
+        poll_seconds=0.05,
+        from_start=True,
     )
     stop = threading.Event()
     thread = threading.Thread(target=follower.run, args=(intake, stop), daemon=True)
