@@ -3,12 +3,15 @@ opened from the keyboard and acknowledged, then escalated to a case."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
+SHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
 def test_analyst_handles_an_alert_on_a_phone(phone: Page) -> None:
@@ -18,6 +21,8 @@ def test_analyst_handles_an_alert_on_a_phone(phone: Page) -> None:
     expect(phone.get_by_test_id("count-critical")).not_to_have_text("0")
     overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
+    SHOTS.mkdir(exist_ok=True)
+    phone.screenshot(path=str(SHOTS / "security-queue-phone.png"), full_page=True)
     link = phone.get_by_role("link", name="JNDI lookup injection (Log4Shell)")
     link.focus()
     phone.keyboard.press("Enter")
