@@ -280,3 +280,59 @@ def stop_all(nodes: Sequence[NodeProcess]) -> None:
     for node in nodes:
         with contextlib.suppress(Exception):
             node.stop()
+
+
+# ---- CPU by stage (kernel/stages.py) ---------------------------------------------------------
+
+STAGES = ("auth", "parse", "verify", "sql", "log", "delivery", "status_sign")
+
+
+def stage_snapshot(
+    nodes: Sequence[NodeProcess], prefix: Path, n: int, timeout: float = 20.0
+) -> dict[int, dict[str, object]]:
+    """Ask each node process (run with LIENTHONG_STAGE_REPORT=prefix) for its stage totals:
+    SIGUSR1, then wait for its n-th report."""
+    import json
+    import signal
+
+    for node in nodes:
+        os.kill(node.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    reports: dict[int, dict[str, object]] = {}
+    while len(reports) < len(nodes):
+        for node in nodes:
+            path = Path(f"{prefix}.{node.pid}.{n}.json")
+            if node.pid not in reports and path.exists():
+                reports[node.pid] = json.loads(path.read_text(encoding="utf-8"))
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no stage report {n} from {len(nodes) - len(reports)} process(es)")
+        time.sleep(0.05)
+    return reports
+
+
+def stage_breakdown(
+    before: Mapping[int, Mapping[str, object]],
+    after: Mapping[int, Mapping[str, object]],
+    pids: Sequence[int],
+) -> dict[str, float]:
+    """CPU seconds by stage summed over `pids` between two snapshots; `other` is what no stage
+    claimed (HTTP, the framework, JSON …); `statements` and `commits` are counts."""
+
+    def part(report: Mapping[str, object], key: str) -> Mapping[str, float]:
+        value = report.get(key) or {}
+        assert isinstance(value, Mapping)
+        return value
+
+    total: dict[str, float] = dict.fromkeys((*STAGES, "other", "statements", "commits"), 0.0)
+    for pid in pids:
+        b, a = before[pid], after[pid]
+        stages_sum = 0.0
+        for name in STAGES:
+            spent = part(a, "stages").get(name, 0.0) - part(b, "stages").get(name, 0.0)
+            total[name] += spent
+            stages_sum += spent
+        cpu = float(a["cpu_seconds"]) - float(b["cpu_seconds"])  # type: ignore[arg-type]
+        total["other"] += cpu - stages_sum
+        for name in ("statements", "commits"):
+            total[name] += part(a, "counts").get(name, 0) - part(b, "counts").get(name, 0)
+    return total

@@ -15,6 +15,9 @@ clients; the clock stops when every delivery's status 01 is in the database, and
 view (GET /api/v1/documents/sent) is checked afterwards.
 
 Printed: packages/s end to end; p50/p99 of the POST; peak RSS (VmHWM) of the node's processes;
+the node's CPU per package by stage (auth, parse, verify, sql, log, delivery, status_sign, and the
+rest: HTTP and the framework), statements and commits per package (kernel/stages.py, asked of
+each process by SIGUSR1 before and after the timed run);
 the CPU the node spent per package (utime+stime of servers and workers) against the raw cost of
 sign + parse + canonicalise + hash + verify of the same packages with the same keys, in this
 process with no HTTP, database or disk (thread CPU time), and the ratio of the two. Targets:
@@ -461,6 +464,10 @@ class Run:
     nodes: list[common.NodeProcess] = field(default_factory=list)
 
     @property
+    def stage_prefix(self) -> Path:
+        return self.folder / "stages"
+
+    @property
     def urls(self) -> list[str]:
         return [n.url for n in self.nodes if n.url]
 
@@ -518,9 +525,11 @@ def run_mix(run: Run) -> bool:
             for node in run.nodes:
                 console.print(f"--- {node.role} log tail ---\n{node.log_tail()}", markup=False)
             return False
+        stages_before = common.stage_snapshot(run.nodes, run.stage_prefix, 1)
         before = snapshot(run.nodes, is_pg)
         outcomes, posted, elapsed, arrived, dead = send_and_wait(run, prepared, poll, "timed run")
         after = snapshot(run.nodes, is_pg)
+        stages_after = common.stage_snapshot(run.nodes, run.stage_prefix, 2)
         peaks = {n.pid: common.status_kib(n.pid, "VmHWM") for n in run.nodes}
     finally:
         poll.dispose()
@@ -654,7 +663,46 @@ def run_mix(run: Run) -> bool:
         )
     table.add_row("other CPU (information)", info, "", "")
     console.print(table)
+    console.print(
+        stage_table(stages_before, stages_after, run, max(len(accepted), 1), raw_sign, raw_verify)
+    )
     return errors == 0 and elapsed is not None
+
+
+def stage_table(
+    before: dict[int, dict[str, Any]],
+    after: dict[int, dict[str, Any]],
+    run: Run,
+    packages: int,
+    raw_sign: float,
+    raw_verify: float,
+) -> Table:
+    """Node CPU per package by stage (kernel/stages.py), servers and workers apart."""
+    servers = common.stage_breakdown(before, after, [s.pid for s in run.servers])
+    workers = common.stage_breakdown(before, after, [w.pid for w in run.workers])
+    table = Table(
+        title="Node CPU per package by stage (thread CPU, each stage without those inside it)"
+    )
+    for column in ("stage", "servers", "workers", "raw, same packages"):
+        table.add_column(column, justify="right")
+    raw = {
+        "parse": "",
+        "verify": f"{ms(raw_verify)} (parse+c14n+hash+verify)",
+        "status_sign": f"{ms(raw_sign)} (a package's signing)",
+    }
+    for name in (*common.STAGES, "other"):
+        label = "other (HTTP, framework, JSON …)" if name == "other" else name
+        table.add_row(
+            label, ms(servers[name] / packages), ms(workers[name] / packages), raw.get(name, "")
+        )
+    for name in ("statements", "commits"):
+        table.add_row(
+            f"{name} / package",
+            f"{servers[name] / packages:.2f}",
+            f"{workers[name] / packages:.2f}",
+            "",
+        )
+    return table
 
 
 def run_big(run: Run) -> bool:
@@ -816,7 +864,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         database = common.create_database(args.database, folder, admin_url=args.pg_admin_url)
         console.print(f"[bold]lienthong exchange benchmark[/] · {database.label} · folder {folder}")
-        env = common.lienthong_env(folder, database.url)
+        env = common.lienthong_env(
+            folder, database.url, LIENTHONG_STAGE_REPORT=str(folder / "stages")
+        )
         with console.status("lienthong db upgrade, db seed…"):
             common.run_cli(["db", "upgrade"], env)
             common.run_cli(["db", "seed"], env)

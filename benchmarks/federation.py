@@ -217,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 common.run_cli(step, node.env)
             node.start()
         common.run_cli(["peer", "add", "H49", qn.url], vn.env)
+        # VPCP's 01s cross to H49 and must be signed as VPCP (QCVN 102): its key on the axis.
+        common.run_cli(["org", "remote-signing", VPCP], vn.env)
         common.run_cli(["peer", "add", "VN", vn.url, "--national"], qn.env)
         qn_rt, vn_rt = build_runtime(qn.settings()), build_runtime(vn.settings())
         assert isinstance(qn_rt.keys, FileKeyStore)

@@ -32,7 +32,7 @@ from lienthong.exchange import intake, vdxp
 from lienthong.exchange import pages as exchange_pages
 from lienthong.federation import api as federation_api
 from lienthong.federation import pages as federation_pages
-from lienthong.kernel import blobgc, jobs
+from lienthong.kernel import blobgc, jobs, logs
 from lienthong.kernel.errors import AppError
 from lienthong.kernel.groupcommit import GroupCommit
 from lienthong.onestop import api as onestop_api
@@ -206,6 +206,35 @@ def install_error_handlers(app: FastAPI) -> None:
             else "Có lỗi nội bộ; lỗi đã được ghi lại."
         )
         return _error_response(request, 500, "internal_error", message)
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each process of `lienthong serve --processes N` builds it: its settings from
+    the environment, its own pool, runtime and intake committer."""
+    settings = Settings()
+    logs.configure(json_lines=settings.log_json, level=settings.log_level)
+    app = create_app(settings)
+    _store_security_events(app)
+    return app
+
+
+def _store_security_events(app: FastAPI) -> None:
+    """This process's own security events (sign-ins, refusals) stored and run through the
+    rules by a flusher thread of its own, ended when the process exits."""
+    import atexit
+
+    from lienthong.security.loops import flusher_loop
+
+    stop = threading.Event()
+    loop = flusher_loop(app.state.session_factory, app.state.runtime)
+    thread = threading.Thread(target=loop, args=(stop,), daemon=True, name="security-flusher")
+    thread.start()
+
+    def finish() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    atexit.register(finish)
 
 
 def create_app(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -51,7 +53,7 @@ def root(ctx: typer.Context) -> None:
     ctx.obj = settings
 
 
-def _serve(settings: Settings, *, with_worker: bool) -> None:
+def _serve(settings: Settings, *, with_worker: bool, processes: int = 1) -> None:
     import uvicorn
 
     from lienthong.app import create_app
@@ -62,21 +64,38 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
     factory = make_session_factory(make_engine(settings.database_url))
     runtime = build_runtime(settings)
     stop = threading.Event()
+    # An API process without the worker still stores its own security events; with several
+    # processes each one does (app.app_from_environment).
     threads = (
         _start_workers(settings, factory, runtime, stop)
         if with_worker
         else _start_security_flusher(factory, runtime, stop)
+        if processes <= 1
+        else []
     )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "http": JsonErrorH11Protocol,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+    }
     try:
-        uvicorn.run(
-            create_app(settings, factory, runtime),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            http=JsonErrorH11Protocol,
-            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        )
+        if processes > 1:
+            # Several processes on one socket, sharing nothing but the database, the blob
+            # folder and the rate-limit store: each builds the app from the environment, so
+            # the address chosen here is handed down through it. This process supervises
+            # them (and runs the worker threads when asked).
+            os.environ["LIENTHONG_HOST"], os.environ["LIENTHONG_PORT"] = (
+                settings.host,
+                str(settings.port),
+            )
+            uvicorn.run(
+                "lienthong.app:app_from_environment", factory=True, workers=processes, **options
+            )
+        else:
+            uvicorn.run(create_app(settings, factory, runtime), **options)
     finally:
         stop.set()
         for thread in threads:
@@ -127,10 +146,17 @@ def serve(
     with_worker: Annotated[
         bool, typer.Option("--with-worker", help="Also run the worker and forwarder in-process.")
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes", min=1, max=64, help="Serving processes sharing the port (default 1)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the API and pages (start `lienthong worker` beside it for jobs and hand-overs, or
-    give --with-worker for a one-process node)."""
-    _serve(_listen(ctx, host, port), with_worker=with_worker)
+    give --with-worker for a one-process node). `--processes N` serves from N processes on
+    one port, for a machine with N cores."""
+    _serve(_listen(ctx, host, port), with_worker=with_worker, processes=processes)
 
 
 @app.command()
@@ -142,14 +168,17 @@ def worker(ctx: typer.Context) -> None:
     settings: Settings = ctx.obj
     factory = make_session_factory(make_engine(settings.database_url))
     stop = threading.Event()
+    # SIGTERM (systemd, a container's stop) ends the loops between two jobs, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threads = _start_workers(settings, factory, build_runtime(settings), stop)
     try:
-        while any(t.is_alive() for t in threads):
-            threads[0].join(timeout=1)
+        while not stop.is_set() and any(t.is_alive() for t in threads):
+            stop.wait(1)
     except KeyboardInterrupt:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=10)
+        pass
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
 
 
 @app.command()

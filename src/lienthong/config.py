@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     peer_retry_base_seconds: float = Field(default=2.0, gt=0)  # doubles per failure …
     peer_retry_max_seconds: float = Field(default=300.0, gt=0)  # … up to this
     forward_batch: int = Field(default=100, ge=1)
+    # Packages in flight per peer at once; packages about one document still leave one by one.
+    forward_window: int = Field(default=8, ge=1, le=64)
     forward_lease_seconds: float = Field(default=90.0, gt=0)  # > peer timeouts
     forward_poll_seconds: float = Field(default=0.5, gt=0)
     directory_sync_seconds: float = Field(default=300.0, gt=0)

@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from lienthong.kernel import stages
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -55,11 +57,14 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_real_transactions(engine)
+        stages.instrument(engine)
         return engine
     # No pre-ping: it cost a round trip per checkout (about five per package). A connection the
     # server dropped fails its first statement, is invalidated by the pool, and the request
     # answers 503 (app.py); the next checkout opens a fresh one.
-    return create_engine(url, pool_recycle=3600, **kwargs)
+    engine = create_engine(url, pool_recycle=3600, **kwargs)
+    stages.instrument(engine)
+    return engine
 
 
 def _sqlite_real_transactions(engine: Engine) -> None:

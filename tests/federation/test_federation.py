@@ -681,3 +681,66 @@ def test_node_info_is_json_and_names_the_node(federation: Federation) -> None:
     assert info["code"] == "VN"
     assert info["base_url"] == vn.url
     assert "BEGIN CERTIFICATE" in info["certificate"]
+
+
+class _SlowRecordingTransport:
+    """The real transport, with a peer latency added and every hand-over's span recorded."""
+
+    def __init__(self, inner: Any, latency: float) -> None:
+        self.inner, self.latency = inner, latency
+        self.lock = threading.Lock()
+        self.in_flight = self.most_in_flight = 0
+        self.spans: list[tuple[str, float, float]] = []  # blob sha-256, start, end
+
+    def send_package(self, peer: PeerInfo, **kw: Any) -> dict[str, Any]:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        start = time.monotonic()
+        try:
+            time.sleep(self.latency)  # the peer's latency, not a wait for a state
+            receipt: dict[str, Any] = self.inner.send_package(peer, **kw)
+            return receipt
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.spans.append((kw["blob_sha256"], start, time.monotonic()))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_hand_overs_overlap_but_a_documents_own_packages_leave_in_order(
+    federation: Federation,
+) -> None:
+    qn, vn = federation.nodes["H49"], federation.nodes["VN"]
+    ids = [qn.send(HONG_GAI, [VPCP], subject=f"Cửa sổ {i}")["document_id"] for i in range(6)]
+    recalled, _ = _document(qn, HONG_GAI, ids[0])
+    _post(qn, recalled.id, HONG_GAI, "13")  # queued behind its document, in the same lane
+    with qn.session() as session:
+        queued = {
+            row.blob_sha256: row.kind
+            for row in session.scalars(
+                select(Outbound).where(Outbound.peer_code == "VN", Outbound.state == "queued")
+            )
+        }
+        recall_sha = next(sha for sha, kind in queued.items() if kind == "status")
+        first_sha = session.scalars(
+            select(Outbound.blob_sha256).where(
+                Outbound.document_fk == recalled.id, Outbound.kind == "edoc"
+            )
+        ).one()
+    recording = _SlowRecordingTransport(qn.forwarder.transport, latency=0.2)
+    qn.forwarder.transport = recording
+    assert qn.forwarder.pump("VN") == 7
+    assert recording.most_in_flight > 1
+    spans = {sha: (start, end) for sha, start, end in recording.spans}
+    assert spans[first_sha][1] <= spans[recall_sha][0]  # the recall left after its document
+    federation.settle()
+    _doc, (inbox,) = _document(vn, HONG_GAI, ids[0])
+    assert inbox.pending_request == "13"
+    with vn.session() as session:
+        arrived = session.scalar(
+            select(func.count()).select_from(Document).where(Document.document_id.in_(ids))
+        )
+    assert arrived == 6

@@ -332,6 +332,9 @@ def test_kill_the_national_axis_mid_flight_then_everything_arrives_once(
             select(Document.trace).where(Document.document_id.in_(to_hanoi))
         ).all()
     assert all([t["node"] for t in trace or []] == ["H49", "VN", "H26"] for trace in traces)
+    # Each node's log chain holds after the kill, the window of hand-overs and the batches.
+    for node in (vn, qn, hn):
+        assert "intact" in node.run("log", "verify").lower()
 
 
 def test_a_merger_at_the_axis_reaches_the_provinces_and_routing_follows(

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lienthong.accounts.models import Membership, Role, SystemCredential, User, WebSession
+from lienthong.kernel import stages
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError, Conflict, Invalid
 from lienthong.registry import service as registry
@@ -228,6 +229,7 @@ def issue_credential(
     return system_id, secret
 
 
+@stages.staged("auth")
 def credential_principal(session: Session, *, system_id: str, secret: str) -> Principal | None:
     found = session.execute(
         select(SystemCredential, Agency)

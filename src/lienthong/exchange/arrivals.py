@@ -24,6 +24,7 @@ from lienthong.exchange.statuses import (
     status_package,
     store_status_package,
 )
+from lienthong.kernel import stages
 from lienthong.kernel.clock import utcnow
 from lienthong.registry.models import Agency
 
@@ -65,7 +66,8 @@ def write_arrivals(session: Session, *, runtime: Runtime, delivery_ids: Sequence
         # The node writes the 01 for the recipient: signed with the recipient's key when the
         # node holds it; a recipient without one gets an unsigned 01, marked so.
         identity = signer_for(runtime, to, required=False)
-        sha = store_status_package(runtime.blobs, package, identity)
+        with stages.stage("status_sign"):
+            sha = store_status_package(runtime.blobs, package, identity)
         record(
             session,
             delivery,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from lienthong.exchange.models import Delivery, Document
 from lienthong.exchange.routing import Route
-from lienthong.kernel import jobs
+from lienthong.kernel import jobs, stages
 from lienthong.kernel.clock import utcnow
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 ARRIVALS_JOB = "exchange.arrivals"
 
 
+@stages.staged("delivery")
 def place(
     session: Session,
     *,

@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from lienthong.exchange.models import LogCheckpoint, LogEntry
+from lienthong.kernel import stages
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.pki import KeyStore, verify_rsa
 
@@ -61,6 +62,7 @@ def append(
     )[0]
 
 
+@stages.staged("log")
 def append_many(session: Session, entries: Sequence[Mapping[str, str]]) -> list[LogEntry]:
     """Extend the chain by `entries`, in order, with one read of its head and one insert.
 

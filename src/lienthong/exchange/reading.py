@@ -12,6 +12,7 @@ from lienthong.exchange.edxml.model import DocumentPackage
 from lienthong.exchange.edxml.reader import ReadResult, read
 from lienthong.exchange.edxml.signature import verify
 from lienthong.exchange.edxml.stream import Limits
+from lienthong.kernel import stages
 from lienthong.kernel.blobs import BlobStore
 from lienthong.kernel.errors import Forbidden
 
@@ -26,13 +27,14 @@ def read_package(
     blobs = blobs or runtime.blobs
     writer = blobs.writer()
     try:
-        result = read(
-            chunks,
-            blobs=blobs,
-            limits=Limits(max_bytes=settings.max_package_bytes),
-            digest_algorithms=("sha256", "sha1") if settings.allow_sha1 else ("sha256",),
-            raw=writer,
-        )
+        with stages.stage("parse"):
+            result = read(
+                chunks,
+                blobs=blobs,
+                limits=Limits(max_bytes=settings.max_package_bytes),
+                digest_algorithms=("sha256", "sha1") if settings.allow_sha1 else ("sha256",),
+                raw=writer,
+            )
     except BaseException:
         writer.abort()
         raise
@@ -58,14 +60,15 @@ def signature_state(
     """verified (with the signer's subject), remote (the node will sign) or unsigned."""
     package = result.package
     if package.signature is not None:
-        leaf = verify(
-            package.signature,
-            result.stream,
-            sender_code=package.from_.organ_id,
-            keys=runtime.keys,
-            allow_sha1=runtime.settings.allow_sha1,
-            served_by=runtime.settings.node_code,
-        )
+        with stages.stage("verify"):
+            leaf = verify(
+                package.signature,
+                result.stream,
+                sender_code=package.from_.organ_id,
+                keys=runtime.keys,
+                allow_sha1=runtime.settings.allow_sha1,
+                served_by=runtime.settings.node_code,
+            )
         return "verified", leaf.subject.rfc4514_string()
     if may_remote_sign and runtime.keys.identity(package.from_.organ_id) is not None:
         return "remote", None

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from lienthong.accounts.deps import NodeAdmin
@@ -160,9 +161,28 @@ def _accept(
     trace: list[dict[str, str]],
     digest: bytes | None,
 ) -> tuple[dict[str, Any], bool]:
-    # Our own transaction, committed before the receipt is signed: a receipt is never given
-    # for something not stored. Two copies racing (a retry overtaking a slow first attempt)
-    # meet at a unique constraint; the loser runs again and is answered as a repeat.
+    # Stored and committed before the receipt is signed: a receipt is never given for
+    # something not stored. Packages from peers arriving together (a forwarder's window) go
+    # through the intake's group commit: one transaction for the batch, each package in its
+    # own savepoint. Two copies racing (a retry overtaking a slow first attempt) meet at a
+    # unique constraint; the loser runs again and is answered as a repeat.
+    committer = request.app.state.intake_committer
+    if committer is not None:
+
+        def unit(session: Session, _batch: dict[str, list[Any]]) -> tuple[dict[str, Any], bool]:
+            body.seek(0)
+            return inbound.accept(
+                session,
+                runtime=runtime,
+                peer_code=peer_code,
+                chunks=chunks(body),
+                recipients=recipients,
+                trace=trace,
+                digest=digest,
+            )
+
+        answer: tuple[dict[str, Any], bool] = committer.run(unit)
+        return answer
     for attempt in (1, 2):
         body.seek(0)
         try:

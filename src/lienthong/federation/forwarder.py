@@ -14,12 +14,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from lienthong.exchange.models import Document
 from lienthong.federation import directory, outbox
 from lienthong.federation.models import Outbound, Peer
 from lienthong.federation.peers import CertificateCache
@@ -41,6 +44,15 @@ COMMIT_EVERY = 20
 FEED_PAGE = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    sha256: str
+    size: int
+    recipients: list[str]
+    trace: list[dict[str, str]]
+
+
 class Forwarder:
     def __init__(
         self,
@@ -56,6 +68,7 @@ class Forwarder:
         self.worker_id = worker_id or process_id("forwarder")
         self.certificates = CertificateCache()
         self._next_sync = 0.0
+        self._executor: ThreadPoolExecutor | None = None
 
     # ---- the loop ---------------------------------------------------------------------------
 
@@ -87,6 +100,7 @@ class Forwarder:
             except Exception:  # a broken database or peer must not end the loop
                 log.exception("forwarder loop error")
                 stop.wait(self.settings.forward_poll_seconds)
+        self.close()
         log.info("forwarder stopped", extra={"worker": self.worker_id})
 
     def due_peers(self) -> list[str]:
@@ -109,7 +123,16 @@ class Forwarder:
         return PeerInfo(peer.code, peer.base_url, self.certificates.leaf(peer.certificate))
 
     def pump(self, code: str) -> int:
-        """Send one batch to a peer. Returns how many packages it answered for."""
+        """Send one batch to a peer. Returns how many packages it answered for.
+
+        Up to `forward_window` packages are in flight at once, so the drain rate is the window
+        over the peer's latency rather than one over it. Packages about the same document (the
+        document, its statuses, a recall or update of it) form one lane and leave one after
+        another, in queue order, so the peer never sees a status before its document. Lanes
+        run by tiers of priority: no ordinary package leaves while an urgent one is in flight
+        (a lane belongs to the tier of its first, most urgent, package). The first `PeerUnavailable` stops every lane:
+        what was in flight is recorded as the peer answered it, the rest stays queued.
+        """
         now = utcnow()
         with self.factory.begin() as session:
             peer = session.scalars(select(Peer).where(Peer.code == code).with_for_update()).first()
@@ -132,43 +155,101 @@ class Forwarder:
                     Outbound.size,
                     Outbound.recipients,
                     Outbound.trace,
+                    func.coalesce(Document.target_id, Outbound.document_fk),
+                    Outbound.priority,
                 )
+                .join(Document, Document.id == Outbound.document_fk)
                 .where(Outbound.peer_code == code, Outbound.state == outbox.QUEUED)
                 .order_by(Outbound.priority.desc(), Outbound.id)
                 .limit(self.settings.forward_batch)
             ).all()
+        lanes: dict[int, list[_Row]] = {}
+        tiers: dict[int, list[list[_Row]]] = {}
+        for row_id, sha, size, recipients, trace, lane, priority in rows:
+            if lane not in lanes:
+                lanes[lane] = []
+                tiers.setdefault(priority, []).append(lanes[lane])
+            lanes[lane].append(_Row(row_id, sha, size, recipients, trace))
+        stop = threading.Event()
+        failures: list[str] = []
         results: list[tuple[int, str, dict[str, Any]]] = []
         answered = 0
-        failure: str | None = None
+        pool = self._pool()
+        pending: set[Future[list[tuple[int, str, dict[str, Any]]]]] = set()
         renewed = time.monotonic()
         try:
-            for row_id, sha, size, recipients, trace in rows:
-                if time.monotonic() - renewed > self.settings.forward_lease_seconds / 3:
-                    if not self._renew(code):
-                        break  # another forwarder took the peer over: it sends the rest
-                    renewed = time.monotonic()
-                try:
-                    receipt = self.transport.send_package(
-                        info, blob_sha256=sha, size=size, recipients=recipients, trace=trace
-                    )
-                except PeerRefused as exc:
-                    results.append((row_id, "dead", {**exc.error, "status": exc.status}))
-                except PeerUnavailable as exc:
-                    failure = str(exc)
+            # Most urgent first: a tier of priority starts once the one above it has ended.
+            for priority in sorted(tiers, reverse=True):
+                if stop.is_set():
                     break
-                except Exception as exc:  # ours, not the peer's (a blob gone from disk …)
-                    log.exception("could not send a package", extra={"outbound": row_id})
-                    error = {"code": "local_error", "message": f"{type(exc).__name__}: {exc}"}
-                    results.append((row_id, "dead", error))
-                else:
-                    results.append((row_id, "sent", receipt))
-                answered += 1
-                if len(results) >= COMMIT_EVERY:
-                    self._record(code, results, None, release=False)
-                    results = []
+                pending = {
+                    pool.submit(self._lane, info, lane, stop, failures) for lane in tiers[priority]
+                }
+                while pending:
+                    done, pending = wait(
+                        pending,
+                        timeout=self.settings.forward_lease_seconds / 3,
+                        return_when=FIRST_COMPLETED,
+                    )
+                    for future in done:
+                        lane_results = future.result()
+                        results.extend(lane_results)
+                        answered += len(lane_results)
+                    if time.monotonic() - renewed > self.settings.forward_lease_seconds / 3:
+                        if not self._renew(code):
+                            stop.set()  # another forwarder took the peer over: it sends the rest
+                        renewed = time.monotonic()
+                    if len(results) >= COMMIT_EVERY:
+                        self._record(code, results, None, release=False)
+                        results = []
         finally:
-            self._record(code, results, failure, release=True)
+            stop.set()
+            for future in pending:  # only after an error of ours: let the lanes end
+                results.extend(future.result())
+            self._record(code, results, failures[0] if failures else None, release=True)
         return answered
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.settings.forward_window, thread_name_prefix="forward"
+            )
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def _lane(
+        self, info: PeerInfo, lane: list[_Row], stop: threading.Event, failures: list[str]
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        """Send one lane's packages in order until it ends, the peer fails or the pump stops."""
+        results: list[tuple[int, str, dict[str, Any]]] = []
+        for row in lane:
+            if stop.is_set():
+                break
+            try:
+                receipt = self.transport.send_package(
+                    info,
+                    blob_sha256=row.sha256,
+                    size=row.size,
+                    recipients=row.recipients,
+                    trace=row.trace,
+                )
+            except PeerRefused as exc:
+                results.append((row.id, "dead", {**exc.error, "status": exc.status}))
+            except PeerUnavailable as exc:
+                failures.append(str(exc))
+                stop.set()
+                break
+            except Exception as exc:  # ours, not the peer's (a blob gone from disk …)
+                log.exception("could not send a package", extra={"outbound": row.id})
+                error = {"code": "local_error", "message": f"{type(exc).__name__}: {exc}"}
+                results.append((row.id, "dead", error))
+            else:
+                results.append((row.id, "sent", receipt))
+        return results
 
     def _renew(self, code: str) -> bool:
         """Extend this forwarder's lease on a peer; False when it is no longer ours."""

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from lienthong.db import Base
+from lienthong.kernel import stages
 
 # One fixed window of one key: `hits` until `expires_at` (epoch seconds).
 rate_counter = Table(
@@ -94,10 +95,12 @@ class LimitsRateLimiter:
         wait = max(1, ceil(stats.reset_time - time.time()))
         return Decision(allowed=False, remaining=0, retry_after=wait)
 
+    @stages.staged("auth")
     def hit(self, rule: Rule, *key: str) -> Decision:
         allowed = self.strategy.hit(rule.item, rule.name, *key)
         return self._decision(rule, key, allowed)
 
+    @stages.staged("auth")
     def test(self, rule: Rule, *key: str) -> Decision:
         allowed = self.strategy.test(rule.item, rule.name, *key)
         return self._decision(rule, key, allowed)
