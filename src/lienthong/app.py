@@ -221,7 +221,28 @@ def app_from_environment() -> FastAPI:
     the environment, its own pool, runtime and intake committer."""
     settings = Settings()
     logs.configure(json_lines=settings.log_json, level=settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    _store_security_events(app)
+    return app
+
+
+def _store_security_events(app: FastAPI) -> None:
+    """This process's own security events (sign-ins, refusals) stored and run through the
+    rules by a flusher thread of its own, ended when the process exits."""
+    import atexit
+
+    from lienthong.security.loops import flusher_loop
+
+    stop = threading.Event()
+    loop = flusher_loop(app.state.session_factory, app.state.runtime)
+    thread = threading.Thread(target=loop, args=(stop,), daemon=True, name="security-flusher")
+    thread.start()
+
+    def finish() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    atexit.register(finish)
 
 
 def create_app(

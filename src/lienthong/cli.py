@@ -69,6 +69,15 @@ def _serve(settings: Settings, *, with_worker: bool, processes: int = 1) -> None
     runtime = build_runtime(settings)
     stop = threading.Event()
     threads = _start_workers(settings, factory, runtime, stop) if with_worker else []
+    # An API process without the worker still stores its own security events; with several
+    # processes each one does (app.app_from_environment).
+    threads = (
+        _start_workers(settings, factory, runtime, stop)
+        if with_worker
+        else _start_security_flusher(factory, runtime, stop)
+        if processes <= 1
+        else []
+    )
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,

@@ -289,3 +289,34 @@ def test_services_refuse_what_the_api_cannot_send(db: Session) -> None:
             action="explode",
         )
     assert unknown_case.value.code == "unknown_action"
+
+
+def test_incident_report_and_indicators_are_signed_stix_bundles(
+    analyst: TestClient, db: Session
+) -> None:
+    from lienthong.security import reports
+
+    alert = _alert(db, target="cong-dvc.quangninh.gov.vn", tags=["attack.t1190"])
+    case = analyst.post(
+        "/api/v1/security/cases", json={"alert_ids": [alert.id], "title": "Khai thác cổng DVC"}
+    ).json()
+    signed = analyst.get(f"/api/v1/security/cases/{case['id']}/report").json()
+    assert reports.verify(signed)
+    objects = {o["type"]: o for o in signed["bundle"]["objects"]}
+    assert signed["bundle"]["type"] == "bundle"
+    assert {"identity", "incident", "indicator", "attack-pattern", "relationship"} <= set(objects)
+    incident = objects["incident"]
+    assert incident["spec_version"] == "2.1"
+    assert incident["name"] == "Khai thác cổng DVC"
+    assert incident["x_lienthong_affected_systems"] == ["cong-dvc.quangninh.gov.vn"]
+    assert [a["action"] for a in incident["x_lienthong_actions"]] == ["open", "add_alerts"]
+    assert objects["indicator"]["pattern"] == "[ipv4-addr:value = '192.0.2.1']"
+    assert objects["attack-pattern"]["external_references"][0]["external_id"] == "T1190"
+    tampered = {**signed, "bundle": {**signed["bundle"], "objects": []}}
+    assert not reports.verify(tampered)
+    shared = analyst.get("/api/v1/security/indicators").json()
+    assert reports.verify(shared)
+    patterns = [o["pattern"] for o in shared["bundle"]["objects"] if o["type"] == "indicator"]
+    assert patterns == ["[ipv4-addr:value = '192.0.2.1']"]
+    missing = analyst.get("/api/v1/security/cases/999999/report").json()
+    assert missing["error"]["code"] == "case_not_found"

@@ -188,3 +188,21 @@ def test_rules_that_cannot_be_evaluated_are_reported_with_the_reason(tmp_path: P
     assert "temporal is not evaluated here" in reasons["temporal.yml"]
     assert "nowhere" in reasons["dangling.yml"]
     assert [r.name for r in ruleset.rules] == ["base"]
+
+
+def test_a_peer_failing_signature_checks_raises_the_burst() -> None:
+    from lienthong.kernel.events import node_event
+
+    ruleset = load_rules([SHIPPED_RULES])
+    # What web/events.tell_refusal emits for federation's 401 `bad_signature`.
+    refusal = node_event(
+        action="access_refused",
+        category="authentication",
+        outcome="failure",
+        reason="bad_signature",
+        source_ip="198.51.100.77",
+        fields={"url.path": "/federation/v1/packages", "http.response.status_code": 401},
+    )
+    fired = [{r.name for r in ruleset.match(refusal)} for _ in range(5)]
+    assert "lienthong_bad_signature_burst" in fired[4]
+    assert all("lienthong_bad_signature_burst" not in f for f in fired[:4])

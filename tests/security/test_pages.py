@@ -93,3 +93,27 @@ def test_pages_need_the_security_role(client: TestClient, db: Session) -> None:
     signed_in(client, db, username="clerk.p", role=Role.CLERK, agency=PROVINCE)
     assert client.get("/security").status_code == 403
     assert 'href="/security"' not in client.get("/").text
+
+
+def test_several_alerts_from_the_queue_become_one_case(
+    client: TestClient, db: Session, runtime: Runtime, flush: Callable[[Runtime], int]
+) -> None:
+    from lienthong.security.seed import seed_security_demo
+
+    seed_security_demo(db)
+    db.commit()
+    signed_in(client, db, username="soc.bulk", role=Role.SECURITY, agency=PROVINCE)
+    queue = client.get("/security")
+    ids = [int(i) for i in re.findall(r'name="alert_ids" value="(\d+)"', queue.text)][:3]
+    assert len(ids) == 3
+    answer = client.post(
+        "/security/cases",
+        data={"alert_ids": ids, "title": "Dò quét cổng DVC", "csrf_token": _csrf(queue.text)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    page = client.get(answer.headers["location"])
+    assert "Dò quét cổng DVC" in page.text
+    assert all(f'href="/security/alerts/{i}"' in page.text for i in ids)
+    none = client.post("/security/cases", data={"csrf_token": _csrf(queue.text)})
+    assert "Chọn ít nhất một cảnh báo." in none.text

@@ -10,6 +10,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,7 +165,12 @@ def test_eve_file_followed_across_a_rotation(tmp_path: Path) -> None:
     )
     intake = Intake(capacity=100)
     follower = FileFollower(
-        path=path, kind="eve", parse=parse_eve_bytes, max_line=4096, poll_seconds=0.05
+        path=path,
+        kind="eve",
+        parse=parse_eve_bytes,
+        max_line=4096,
+        poll_seconds=0.05,
+        from_start=True,
     )
     stop = threading.Event()
     thread = threading.Thread(target=follower.run, args=(intake, stop), daemon=True)
@@ -182,6 +188,68 @@ def test_eve_file_followed_across_a_rotation(tmp_path: Path) -> None:
         after = _drain(intake, 2)
         assert after[0].fields["suricata.eve.event_type"] == "anomaly"
         assert after[1].fields["error.message"] == "not JSON"
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_access_log_followed_across_copytruncate(tmp_path: Path) -> None:
+    from lienthong.security.loops import parse_access_bytes
+
+    path = tmp_path / "access.log"
+    line = (
+        '203.0.113.5 - - [03/Dec/2026:10:00:00 +0700] "GET /dvc?id=1 HTTP/1.1" 200 99 "-" "curl/8"'
+    )
+    path.write_text(line + "\n")
+    intake = Intake(capacity=100)
+    follower = FileFollower(
+        path=path,
+        kind="access_log",
+        parse=parse_access_bytes,
+        max_line=4096,
+        poll_seconds=0.05,
+        from_start=True,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=follower.run, args=(intake, stop), daemon=True)
+    thread.start()
+    try:
+        (first,) = _drain(intake, 1)
+        assert first.fields["url.path"] == "/dvc"
+        assert first.fields["http.response.status_code"] == 200
+        # logrotate's copytruncate: the same file cut to nothing, then written again.
+        path.write_text("")
+        path.write_text(line.replace("/dvc?id=1", "/after") + "\n")
+        (after,) = _drain(intake, 1)
+        assert after.fields["url.path"] == "/after"
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_configured_ports_become_background_loops(settings: Any, session_factory: Any) -> None:
+    from lienthong.runtime import build_runtime
+    from lienthong.security.loops import security_loops
+    from tests.fixtures.smtp import free_port
+
+    udp = free_port()
+    node = build_runtime(
+        settings.model_copy(update={"security_syslog_udp_port": udp, "security_syslog_tcp_port": 0})
+    )
+    loops = dict(security_loops(session_factory, node))
+    assert set(loops) == {"security-flusher", "security-syslog"}
+    stop = threading.Event()
+    thread = threading.Thread(target=loops["security-syslog"], args=(stop,), daemon=True)
+    thread.start()
+    try:
+
+        def sent() -> bool:
+            _logger("--rfc5424", "--server", "127.0.0.1", "--port", str(udp), "wired")
+            return bool(node.security_intake.pending())
+
+        wait_for(sent, timeout=15, what="the configured listener")
+        (event, *_) = node.security_intake.take(max_items=10, wait=0)
+        assert event.fields["message"] == "wired"
     finally:
         stop.set()
         thread.join(10)

@@ -13,7 +13,7 @@ from lienthong.accounts.deps import node_role
 from lienthong.accounts.models import Role
 from lienthong.accounts.service import Principal
 from lienthong.kernel.errors import AppError, Invalid, TooLarge
-from lienthong.security import alerts, cases, events, queries
+from lienthong.security import alerts, cases, events, queries, reports
 from lienthong.security.detection import loaded_rules
 from lienthong.security.intake import Intake
 from lienthong.security.loops import rule_folders
@@ -32,6 +32,7 @@ from lienthong.security.schemas import (
     CasePage,
     EventPage,
     RuleReport,
+    SignedBundle,
     SourceCreated,
     SourceNew,
     SourceOut,
@@ -317,3 +318,26 @@ def summary(db: DB, runtime: NodeRuntime, _: Watcher) -> dict[str, Any]:
     out = alerts.summary(db)
     out["dropped_events"] = runtime.security_intake.dropped_total
     return out
+
+
+@router.get(
+    "/cases/{case_id}/report", response_model=SignedBundle, responses=SIGNED_IN | errors(404)
+)
+def case_report(case_id: Pk, db: DB, runtime: NodeRuntime, _: Analyst) -> dict[str, Any]:
+    """The incident report for the national monitoring centre: a STIX 2.1 bundle (incident,
+    indicators, ATT&CK techniques, actions taken), signed by the node."""
+    bundle = reports.incident_bundle(db, case_id=case_id, node_code=runtime.settings.node_code)
+    return reports.sign(bundle, runtime.keys.node_identity())
+
+
+@router.get("/indicators", response_model=SignedBundle, responses=SIGNED_IN)
+def indicators(
+    db: DB,
+    runtime: NodeRuntime,
+    _: Analyst,
+    days: Annotated[int, Query(ge=1, le=90)] = 1,
+) -> dict[str, Any]:
+    """The indicators the province shares: addresses behind high and critical alerts of the
+    last `days`, as a signed STIX 2.1 bundle."""
+    bundle = reports.indicator_bundle(db, node_code=runtime.settings.node_code, days=days)
+    return reports.sign(bundle, runtime.keys.node_identity())

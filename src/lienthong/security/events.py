@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, or_, select, update
+from sqlalchemy import String, cast, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from lienthong.kernel.clock import utcnow
@@ -49,12 +50,71 @@ def event_row(item: Received) -> dict[str, Any]:
     }
 
 
+def _new_ids(session: Session, n: int) -> list[int]:
+    """`n` ids for rows about to be inserted. PostgreSQL hands them out from the column's
+    sequence; SQLite's transactions hold the write lock from BEGIN IMMEDIATE, so the next
+    numbers after the highest are ours."""
+    if session.get_bind().dialect.name == "postgresql":
+        found = session.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('security_event', 'id'))"
+                " FROM generate_series(1, :n)"
+            ),
+            {"n": n},
+        )
+        return [int(i) for i in found]
+    top = session.scalar(select(func.max(SecurityEvent.id))) or 0
+    return list(range(top + 1, top + 1 + n))
+
+
 def store(session: Session, batch: Sequence[Received]) -> list[int]:
-    """One INSERT of many rows; the ids in the batch's order."""
+    """One multi-row INSERT for the batch; the ids in the batch's order. Ids are taken first
+    so the insert needs no RETURNING: SQLAlchemy would send RETURNING with the rows' order
+    kept one row per statement on PostgreSQL (measured: 230 events/s against 20,000)."""
     if not batch:
         return []
-    statement = insert(SecurityEvent).returning(SecurityEvent.id, sort_by_parameter_order=True)
-    return list(session.scalars(statement, [event_row(item) for item in batch]))
+    ids = _new_ids(session, len(batch))
+    rows = [event_row(item) | {"id": i} for item, i in zip(batch, ids, strict=True)]
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, rows)
+    else:
+        session.execute(insert(SecurityEvent), rows)
+    return ids
+
+
+_COLUMNS = (
+    "id",
+    "at",
+    "received_at",
+    "source",
+    "dataset",
+    "action",
+    "outcome",
+    "source_ip",
+    "user_name",
+    "host_name",
+    "message",
+    "fields",
+    "original",
+)
+
+
+def _copy(session: Session, rows: list[dict[str, Any]]) -> None:
+    """COPY in the session's own transaction. psycopg's executemany sends a statement per
+    row and a many-VALUES INSERT spends its time compiling: profiled at 350 and ~2,000
+    events/s on PostgreSQL, where COPY takes tens of thousands."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    columns = ", ".join(_COLUMNS)
+    cursor = driver.cursor()
+    with cursor, cursor.copy(f"COPY security_event ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                tuple(
+                    json.dumps(row[c], ensure_ascii=False, default=str) if c == "fields" else row[c]
+                    for c in _COLUMNS
+                )
+            )
 
 
 def add_counts(session: Session, counts: Mapping[str, SourceCounts]) -> None:

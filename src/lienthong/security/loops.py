@@ -212,7 +212,8 @@ class SyslogListener:
 
 
 class FileFollower:
-    """Follows a file as `tail -F` does: reads what is appended; when the file is replaced
+    """Follows a file as `tail -F` does: from its end (or its start, `from_start`), reads what
+    is appended; when the file is replaced
     (another inode: logrotate's create) or cut (copytruncate), reads the new one from its
     start. A line that is not in the format is kept and counted as malformed."""
 
@@ -224,7 +225,7 @@ class FileFollower:
         parse: Callable[[bytes], dict[str, object]],
         max_line: int,
         poll_seconds: float = 0.2,
-        from_start: bool = True,
+        from_start: bool = False,
     ) -> None:
         self.path, self.kind, self.parse = path, kind, parse
         self.name = f"{kind}:{path.name}"

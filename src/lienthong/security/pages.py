@@ -62,6 +62,7 @@ def queue_page(
             "level": level or "",
             "summary": alerts.summary(db),
             "now": datetime.now(UTC),
+            "error": request.query_params.get("error"),
         },
     )
 
@@ -130,6 +131,32 @@ def alert_action_form(
         db.rollback()
         return _back(url, request, exc)
     return _back(url, request)
+
+
+@router.post("/security/cases")
+def open_case_form(
+    request: Request,
+    db: DB,
+    who: Analyst,
+    alert_ids: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI reads the default
+    title: Annotated[str, Form(max_length=300)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> RedirectResponse:
+    """Several alerts chosen in the queue into one new case."""
+    check_csrf(request, who, csrf_token)
+    try:
+        case = cases.escalate(
+            db,
+            alert_ids=[i for i in alert_ids if 0 < i < 2**31],
+            actor=who.name,
+            title=title or None,
+        )
+    except AppError as exc:
+        if exc.status_code == 404:
+            raise
+        db.rollback()
+        return _back("/security", request, exc)
+    return _back(f"/security/cases/{case.id}", request)
 
 
 @router.get("/security/cases", response_class=HTMLResponse)

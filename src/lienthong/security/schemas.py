@@ -180,3 +180,15 @@ class Summary(BaseModel):
     active_total: int
     critical: list[AlertOut]
     dropped_events: int
+
+
+class ReportSignature(BaseModel):
+    algorithm: str
+    canonicalisation: str
+    value: str = Field(description="base64 RSA PKCS#1 v1.5 over SHA-256 of the canonical bundle")
+    certificate: str = Field(description="the node's certificate, PEM")
+
+
+class SignedBundle(BaseModel):
+    bundle: dict[str, Any] = Field(description="a STIX 2.1 bundle")
+    signature: ReportSignature
