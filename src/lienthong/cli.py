@@ -68,7 +68,6 @@ def _serve(settings: Settings, *, with_worker: bool, processes: int = 1) -> None
     factory = make_session_factory(make_engine(settings.database_url))
     runtime = build_runtime(settings)
     stop = threading.Event()
-    threads = _start_workers(settings, factory, runtime, stop) if with_worker else []
     # An API process without the worker still stores its own security events; with several
     # processes each one does (app.app_from_environment).
     threads = (
@@ -86,11 +85,6 @@ def _serve(settings: Settings, *, with_worker: bool, processes: int = 1) -> None
         "http": JsonErrorH11Protocol,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
     }
-    threads = (
-        _start_workers(settings, factory, runtime, stop)
-        if with_worker
-        else _start_security_flusher(factory, runtime, stop)
-    )
     try:
         if processes > 1:
             # Several processes on one socket, sharing nothing but the database, the blob
