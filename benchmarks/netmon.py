@@ -17,18 +17,14 @@ import argparse
 import os
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import _common as common  # the folder of this script is on sys.path when it is run
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text, update
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks._common import machine
 
 from lienthong import migrations
 from lienthong.accounts import service as accounts
@@ -111,7 +107,7 @@ def main() -> None:
         factory, settings, {**default_probes(), "icmp": IcmpProbe(count=5, interval=0.2)}
     )
     print(
-        f"netmon benchmark · {machine()} · {args.database} · {args.targets} ICMP targets (5 echoes each) · {args.threads} probe threads"
+        f"netmon benchmark · {common.machine()} · {args.database} · {args.targets} ICMP targets (5 echoes each) · {args.threads} probe threads"
     )
     walls, cpus = [], []
     for n in range(args.rounds):

@@ -35,6 +35,7 @@ OPAQUE_INPUT = re.compile(
     r"^(POST /api/v1/documents$|POST /api/v1/edxml/validate|POST /api/v1/organizations/import"
     r"|POST /api/v1/onestop/payments/callback|GET /api/v1/onestop/kpis"
     r"|POST /api/v1/organizations|PATCH /api/v1/organizations/"
+    r"|POST /api/v1/netmon/import/|POST /api/v1/netmon/meetings$"
     r"|[A-Z]+ /vdxp/|[A-Z]+ /federation/v1/)"
 )
 
