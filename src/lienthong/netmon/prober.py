@@ -122,15 +122,20 @@ class Prober:
             if batch is not None and d.module == "icmp" and is_ip(d.address.split()[0])
         ]
         chosen = set(batched)
+        # The batch runs its own asyncio loop: in a pool thread, where no loop is running.
+        batch_result = (
+            self._pool.submit(batch, [due[i].address.split()[0] for i in batched], timeout=timeout)
+            if batched and batch is not None
+            else None
+        )
         rest = {
             i: self._pool.submit(run_probe, self.probes, d.module, d.address, timeout)
             for i, d in enumerate(due)
             if i not in chosen
         }
         outcomes: dict[int, ProbeOutcome] = {}
-        if batched and batch is not None:
-            firsts = [due[i].address.split()[0] for i in batched]
-            for i, outcome in zip(batched, batch(firsts, timeout=timeout), strict=True):
+        if batch_result is not None:
+            for i, outcome in zip(batched, batch_result.result(), strict=True):
                 others = " ".join(due[i].address.split()[1:])
                 if not outcome.success and others:
                     outcome = run_probe(self.probes, "icmp", others, timeout)
