@@ -37,7 +37,7 @@ from lienthong.kernel.clock import utcnow
 from lienthong.netmon import inventory
 from lienthong.netmon.models import ProbeTarget
 from lienthong.netmon.prober import Prober
-from lienthong.netmon.probes import IcmpProbe, default_probes
+from lienthong.netmon.probes import IcmpProbe, _unprivileged_icmp, default_probes
 from lienthong.registry import seed
 from lienthong.registry.models import Agency
 
@@ -107,7 +107,7 @@ def main() -> None:
         factory, settings, {**default_probes(), "icmp": IcmpProbe(count=5, interval=0.2)}
     )
     print(
-        f"netmon benchmark · {common.machine()} · {args.database} · {args.targets} ICMP targets (5 echoes each) · {args.threads} probe threads"
+        f"netmon benchmark · {common.machine()} · {args.database} · {args.targets} ICMP targets (5 echoes each) · {args.threads} probe threads · ICMP sockets: {'datagram' if _unprivileged_icmp() else 'raw (set net.ipv4.ping_group_range for datagram ones)'}"
     )
     walls, cpus = [], []
     for n in range(args.rounds):
