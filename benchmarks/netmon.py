@@ -136,9 +136,10 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
             assert answer.status_code == 200, answer.text[:300]
         print(f"GET {path}: median {1000 * statistics.median(times):.0f} ms over 5")
-    print(
-        f"summary: round wall max {max(walls):.2f} s (interval {INTERVAL:.0f} s); CPU per round median {statistics.median(cpus):.2f} s = {100 * statistics.median(cpus) / INTERVAL:.1f} % of one core"
-    )
+    if walls:
+        print(
+            f"summary: round wall max {max(walls):.2f} s (interval {INTERVAL:.0f} s); CPU per round median {statistics.median(cpus):.2f} s = {100 * statistics.median(cpus) / INTERVAL:.1f} % of one core"
+        )
     if os.environ.get("KEEP") != "1" and args.database == "sqlite":
         for p in folder.glob("*"):
             if p.is_file():
