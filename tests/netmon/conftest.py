@@ -17,6 +17,7 @@ from lienthong.config import Settings
 from lienthong.netmon import inventory
 from lienthong.netmon.models import ProbeTarget
 from tests.fixtures.smtp import wait_for
+from tests.netmon.netns import need
 
 PROVINCE = "000.00.00.H49"
 HONG_GAI = "000.00.84.H49"  # a ward of the former city of Hạ Long
@@ -81,7 +82,7 @@ def free_udp_port() -> int:
 def sipp_uas(tmp_path: Path) -> Iterator[int]:
     """Debian's sipp as a UAS on a free UDP port of 127.0.0.1 (it answers OPTIONS with 200)."""
     if shutil.which("sipp") is None:
-        pytest.skip("sipp is not installed (Debian package sip-tester; scripts/debian-packages)")
+        need("sipp is not installed (Debian package sip-tester; scripts/debian-packages)")
     port = free_udp_port()
     scenario = tmp_path / "options-uas.xml"
     scenario.write_text(

@@ -62,14 +62,14 @@ def test_a_200_ms_delay_trips_the_latency_rule(
     assert (target.last_rtt_ms or 0) < 50
     host.netem("delay 200ms")
     _rounds(db, prober, 1)
-    assert (target.last_rtt_ms or 0) >= 200
+    assert (target.last_rtt_ms or 0) > 150
     # The window's average, (fast + ~200) / 2, is still under 150 ms: no alert yet.
     assert alerts.current(db, target_id=target.id, rule="latency") is None
     _rounds(db, prober, 2)
     alert = alerts.current(db, target_id=target.id, rule="latency")
     assert alert is not None
     assert alert.severity == "warning"
-    assert alert.data["rtt_ms"] >= 200
+    assert alert.data["rtt_ms"] > 150
 
 
 def test_a_host_down_opens_an_alert_closes_it_and_what_is_behind_is_unreachable(

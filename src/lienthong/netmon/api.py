@@ -41,7 +41,7 @@ blackbox = APIRouter(tags=["network monitoring"])
 Watcher = Annotated[Principal, Depends(node_role(Role.NETWORK, Role.IOC))]
 Operator = Annotated[Principal, Depends(node_role(Role.NETWORK))]
 STATUS = r"^(up|down|unreachable|unknown)$"
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")
 
 
 def _board(

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from lienthong.config import Settings
 from lienthong.kernel.clock import start_of_local_day
@@ -162,27 +163,39 @@ def board(
     """Targets, worst first (down, unreachable, unknown, up; then by loss and latency), with the
     count per status of everything the filter selects."""
     column = ProbeTarget.link_id if filters.kind == "link" else ProbeTarget.endpoint_id
-    stmt = select(ProbeTarget).where(column.is_not(None))
+    scope: list[ColumnElement[bool]] = [column.is_not(None)]
     if filters.provider:
-        stmt = stmt.where(ProbeTarget.provider == filters.provider)
-    targets = list(session.scalars(stmt))
-    named = sites.sites(session, {t.site_id for t in targets})
+        scope.append(ProbeTarget.provider == filters.provider)
     if filters.area is not None:
-        targets = [t for t in targets if named[t.site_id].area_code == filters.area]
-    counts = Counter(t.status for t in targets)
-    if filters.status:
-        targets = [t for t in targets if t.status == filters.status]
-    targets.sort(
-        key=lambda t: (
-            STATUS_ORDER.get(t.status, 9),
-            -(t.last_loss_pct or 0),
-            -(t.last_rtt_ms or 0),
-            t.id,
+        # Areas are per site (a few hundred): the sites of the area, then the targets in SQL.
+        site_ids = session.scalars(select(ProbeTarget.site_id).where(*scope).distinct()).all()
+        named = sites.sites(session, site_ids)
+        scope.append(
+            ProbeTarget.site_id.in_([i for i, n in named.items() if n.area_code == filters.area])
         )
+    counted = session.execute(
+        select(ProbeTarget.status, func.count()).where(*scope).group_by(ProbeTarget.status)
+    ).all()
+    counts = {str(status): int(n) for status, n in counted}
+    if filters.status:
+        scope.append(ProbeTarget.status == filters.status)
+    total = sum(n for status, n in counts.items() if not filters.status or status == filters.status)
+    worst = case(
+        *((ProbeTarget.status == status, rank) for status, rank in STATUS_ORDER.items()), else_=9
     )
-    total = len(targets)
-    chosen = targets[(page - 1) * page_size : page * page_size]
-    return rows(session, chosen, named), total, {s: counts.get(s, 0) for s in STATUS_ORDER}
+    chosen = session.scalars(
+        select(ProbeTarget)
+        .where(*scope)
+        .order_by(
+            worst,
+            func.coalesce(ProbeTarget.last_loss_pct, 0).desc(),
+            func.coalesce(ProbeTarget.last_rtt_ms, 0).desc(),
+            ProbeTarget.id,
+        )
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return rows(session, chosen), total, {s: counts.get(s, 0) for s in STATUS_ORDER}
 
 
 def rows(

@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +25,7 @@ from lienthong.config import Settings
 from lienthong.kernel.clock import utcnow
 from lienthong.netmon import monitor
 from lienthong.netmon.models import ProbeTarget
-from lienthong.netmon.probes import Probe, ProbeOutcome, default_probes
+from lienthong.netmon.probes import Probe, ProbeOutcome, default_probes, is_ip
 
 log = logging.getLogger("lienthong.netmon")
 
@@ -92,10 +92,7 @@ class Prober:
             due = claim_due(session, now=now, limit=self.settings.netmon_round_max)
         if not due:
             return 0
-        timeout = self.settings.netmon_timeout_seconds
-        outcomes = list(
-            self._pool.map(lambda d: run_probe(self.probes, d.module, d.address, timeout), due)
-        )
+        outcomes = self.probe_all(due)
         at = utcnow()
         try:
             with self.factory.begin() as session:
@@ -111,6 +108,41 @@ class Prober:
         except Exception:
             log.exception("probe results not stored", extra={"targets": len(due)})
         return len(due)
+
+    def probe_all(self, due: Sequence[Due]) -> list[ProbeOutcome]:
+        """Every due target probed once: ICMP to IP addresses in one batch (a probe with
+        `probe_many`), the rest in the thread pool meanwhile; a link whose first address fails
+        is tried on its others."""
+        timeout = self.settings.netmon_timeout_seconds
+        icmp = self.probes.get("icmp")
+        batch = getattr(icmp, "probe_many", None)
+        batched = [
+            i
+            for i, d in enumerate(due)
+            if batch is not None and d.module == "icmp" and is_ip(d.address.split()[0])
+        ]
+        chosen = set(batched)
+        # The batch runs its own asyncio loop: in a pool thread, where no loop is running.
+        batch_result = (
+            self._pool.submit(batch, [due[i].address.split()[0] for i in batched], timeout=timeout)
+            if batched and batch is not None
+            else None
+        )
+        rest = {
+            i: self._pool.submit(run_probe, self.probes, d.module, d.address, timeout)
+            for i, d in enumerate(due)
+            if i not in chosen
+        }
+        outcomes: dict[int, ProbeOutcome] = {}
+        if batch_result is not None:
+            for i, outcome in zip(batched, batch_result.result(), strict=True):
+                others = " ".join(due[i].address.split()[1:])
+                if not outcome.success and others:
+                    outcome = run_probe(self.probes, "icmp", others, timeout)
+                outcomes[i] = outcome
+        for i, future in rest.items():
+            outcomes[i] = future.result()
+        return [outcomes[i] for i in range(len(due))]
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("netmon prober started")

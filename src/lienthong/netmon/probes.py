@@ -6,11 +6,15 @@ resolves nowhere, refuses or stays silent is a `ProbeOutcome` with `success=Fals
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import secrets
 import socket
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -45,38 +49,84 @@ class IcmpProbe:
 
     module = "icmp"
 
-    def __init__(self, *, count: int = 5, interval: float = 0.2) -> None:
+    def __init__(self, *, count: int = 5, interval: float = 0.2, concurrency: int = 500) -> None:
         self.count = count
         self.interval = interval
+        self.concurrency = concurrency  # sockets open at once in a batch (file descriptors)
 
     def probe(self, address: str, *, timeout: float) -> ProbeOutcome:
         # icmplib waits for each reply in turn: the whole probe, lost packets included, must
         # fit in its timeout.
         per_packet = max(0.05, (timeout - self.interval * (self.count - 1)) / self.count)
         try:
-            host = icmplib.ping(
-                address,
-                count=self.count,
-                interval=self.interval,
-                timeout=per_packet,
-                privileged=not _unprivileged_icmp(),
-            )
+            with _RAW_SLOTS if not _unprivileged_icmp() else contextlib.nullcontext():
+                host = self._ping(address, per_packet)
         except icmplib.NameLookupError:
             return ProbeOutcome(False, loss_pct=100.0, detail=f"name does not resolve: {address}")
         except (icmplib.ICMPLibError, OSError) as exc:
             return ProbeOutcome(False, loss_pct=100.0, detail=f"{type(exc).__name__}: {exc}")
-        loss = round(host.packet_loss * 100, 1)
-        if not host.is_alive:
-            return ProbeOutcome(False, loss_pct=loss, detail="no echo reply")
-        return ProbeOutcome(
-            True,
-            rtt_ms=round(host.avg_rtt, 3),
-            loss_pct=loss,
-            min_ms=round(host.min_rtt, 3),
-            max_ms=round(host.max_rtt, 3),
+        return _outcome(host)
+
+    def _ping(self, address: str, per_packet: float) -> Any:
+        return icmplib.ping(
+            address,
+            count=self.count,
+            interval=self.interval,
+            timeout=per_packet,
+            privileged=not _unprivileged_icmp(),
         )
 
+    def probe_many(self, addresses: Sequence[str], *, timeout: float) -> list[ProbeOutcome]:
+        """Many IP addresses on one asyncio loop (icmplib's multiping), `concurrency` at a time
+        with datagram sockets, RAW_CONCURRENCY with raw ones. Call it where no asyncio loop is
+        running (the prober runs it in a pool thread)."""
+        if not addresses:
+            return []
+        per_packet = max(0.05, (timeout - self.interval * (self.count - 1)) / self.count)
+        try:
+            hosts = icmplib.multiping(
+                list(addresses),
+                count=self.count,
+                interval=self.interval,
+                timeout=per_packet,
+                concurrent_tasks=min(
+                    len(addresses), self.concurrency if _unprivileged_icmp() else RAW_CONCURRENCY
+                ),
+                privileged=not _unprivileged_icmp(),
+            )
+        except (icmplib.ICMPLibError, OSError) as exc:
+            failed = ProbeOutcome(False, loss_pct=100.0, detail=f"{type(exc).__name__}: {exc}")
+            return [failed] * len(addresses)
+        return [_outcome(host) for host in hosts]
 
+
+def _outcome(host: Any) -> ProbeOutcome:
+    loss = round(host.packet_loss * 100, 1)
+    if not host.is_alive:
+        return ProbeOutcome(False, loss_pct=loss, detail="no echo reply")
+    return ProbeOutcome(
+        True,
+        rtt_ms=round(host.avg_rtt, 3),
+        loss_pct=loss,
+        min_ms=round(host.min_rtt, 3),
+        max_ms=round(host.max_rtt, 3),
+    )
+
+
+def is_ip(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+# With raw sockets (no net.ipv4.ping_group_range for this process) every socket receives every
+# echo reply on the host, and under concurrency their buffers overflow: measured on loopback,
+# 80 % loss for 79 hosts at once, none at 10. Datagram ICMP sockets are demultiplexed by the
+# kernel: 1,000 hosts × 5 echoes at once, no loss, 0.47 s CPU. So raw probes go 10 at a time.
+RAW_CONCURRENCY = 10
+_RAW_SLOTS = threading.BoundedSemaphore(RAW_CONCURRENCY)
 _UNPRIVILEGED: bool | None = None
 
 
