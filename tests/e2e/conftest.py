@@ -31,6 +31,10 @@ from lienthong.runtime import Runtime, build_runtime
 
 from ..conftest import create_database
 
+# Expectations wait as long as actions do (Playwright's own default is 5 s): a loaded machine
+# gets the same patience for "the page shows X" as for "click Y".
+expect.set_options(timeout=10_000)
+
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -59,7 +59,10 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-DB = Annotated[Session, Depends(get_db)]
+# scope="function": the transaction commits before the response leaves. FastAPI's default
+# ("request") commits after the response is sent, so a browser following a POST's 303 could
+# read the state from before the POST (the flaky one-stop browser test, under load).
+DB = Annotated[Session, Depends(get_db, scope="function")]
 # A row's id in a path: a positive 32-bit integer (larger ones cannot name a row).
 Pk = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
