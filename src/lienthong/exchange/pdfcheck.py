@@ -27,6 +27,7 @@ from lienthong.exchange.models import Document, DocumentAttachment
 from lienthong.exchange.pdfsign import AGENCY, PERSON, iso_local
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError
+from lienthong.kernel.offloop import off_event_loop
 from lienthong.kernel.pki import KeyStore
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def _revoked(keys: KeyStore, leaf: x509.Certificate, at: datetime) -> bool:
     return False
 
 
+@off_event_loop
 def validate(
     handle: BinaryIO, *, keys: KeyStore, sender_code: str, main: bool, copy: bool = False
 ) -> Verdict:

@@ -30,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
 from lienthong.kernel.errors import Invalid
+from lienthong.kernel.offloop import off_event_loop
 from lienthong.kernel.pki import FileKeyStore, SigningIdentity, new_key
 
 if TYPE_CHECKING:
@@ -343,6 +344,7 @@ def _page_count(data: bytes) -> int:
     return int(PdfFileReader(io.BytesIO(data)).root["/Pages"]["/Count"])
 
 
+@off_event_loop
 def _one_signature(
     data: bytes,
     identity: SigningIdentity,

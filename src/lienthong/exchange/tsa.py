@@ -25,6 +25,7 @@ from lienthong.exchange.clerk_models import CheckpointTimestamp
 from lienthong.exchange.models import LogCheckpoint
 from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError
+from lienthong.kernel.offloop import off_event_loop
 from lienthong.kernel.pki import FileKeyStore, SigningIdentity, new_key
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ def stamper(runtime: Runtime) -> Any:
     return _local(runtime)
 
 
+@off_event_loop
 def respond(runtime: Runtime, query: bytes) -> bytes:
     """Answer one DER TimeStampReq with a granted TimeStampResp (RFC 3161)."""
     try:
@@ -151,6 +153,7 @@ def checkpoint_imprint(mark: LogCheckpoint) -> bytes:
     return hashlib.sha256(f"{mark.entry_hash}\n{mark.signature}".encode()).digest()
 
 
+@off_event_loop
 def stamp_checkpoint(
     session: Session, runtime: Runtime, mark: LogCheckpoint
 ) -> CheckpointTimestamp:
@@ -170,6 +173,7 @@ def stamp_checkpoint(
     return stamp
 
 
+@off_event_loop
 def verify_checkpoint_stamp(
     runtime: Runtime, mark: LogCheckpoint, stamp: CheckpointTimestamp
 ) -> bool:
