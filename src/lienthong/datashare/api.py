@@ -32,6 +32,7 @@ from lienthong.kernel.errors import Forbidden
 from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.web.deps import DB, PRINTABLE, AppSettings, Lang, NodeRuntime, Pk, client_address
 from lienthong.web.openapi import SIGNED_IN, WITH_BODY, errors
+from lienthong.web.render import csv_download
 
 router = APIRouter(prefix="/api/v1/data", tags=["shared data"])
 me_router = APIRouter(prefix="/api/v1/me", tags=["shared data"])
@@ -355,7 +356,7 @@ def sharing_log_csv(
     outcome: Filter = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> StreamingResponse:
+) -> Response:
     items, _total = _calls(
         db,
         acting,
@@ -367,11 +368,7 @@ def sharing_log_csv(
         page=1,
         page_size=100_000,
     )
-    return StreamingResponse(
-        sharelog.csv_lines(items),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="nhat-ky-chia-se.csv"'},
-    )
+    return csv_download(sharelog.csv_lines(items), "nhat-ky-chia-se.csv")
 
 
 @me_router.get("/data-usage", response_model=UsagePage, responses=SIGNED_IN)

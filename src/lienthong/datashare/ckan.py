@@ -24,6 +24,7 @@ from lienthong.kernel.errors import Invalid, NotFound
 from lienthong.registry.models import Agency
 from lienthong.web.deps import DB
 from lienthong.web.openapi import errors
+from lienthong.web.render import csv_download
 
 router = APIRouter(tags=["open data (CKAN-compatible)"])
 ACTION = "/api/3/action"
@@ -269,11 +270,7 @@ def open_csv(code: Annotated[str, Path(max_length=64)], db: DB) -> Response:
     writer.writerow(items)
     for r in _all_open_records(db, dataset):
         writer.writerow([r.get(k, "") for k in items])
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{dataset.code}.csv"'},
-    )
+    return csv_download("\ufeff" + buffer.getvalue(), f"{dataset.code}.csv")
 
 
 @router.get(

@@ -24,7 +24,7 @@ from lienthong.kernel.clock import utcnow
 from lienthong.kernel.errors import AppError
 from lienthong.registry.models import Agency
 from lienthong.web.deps import DB, AppSettings, language
-from lienthong.web.render import render
+from lienthong.web.render import csv_download, render
 
 router = APIRouter(include_in_schema=False)
 PageAgency = Annotated[Acting, Depends(page_acting_for(*AGENCY_ROLES))]
@@ -319,8 +319,4 @@ def my_data_csv(db: DB, principal: PagePrincipal) -> Response:
                 u["purpose"] or "",
             ]
         )
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="du-lieu-cua-toi.csv"'},
-    )
+    return csv_download("\ufeff" + buffer.getvalue(), "du-lieu-cua-toi.csv")

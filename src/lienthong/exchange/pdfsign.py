@@ -17,21 +17,21 @@ import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from PIL import Image, ImageDraw, ImageFont
 
 from lienthong.kernel.clock import LOCAL_ZONE, utcnow
 from lienthong.kernel.errors import Invalid
 from lienthong.kernel.offloop import off_event_loop
-from lienthong.kernel.pki import FileKeyStore, SigningIdentity, new_key
+from lienthong.kernel.pki import FileKeyStore, SigningIdentity, issue, new_key
 
 if TYPE_CHECKING:
     from lienthong.runtime import Runtime
@@ -112,7 +112,6 @@ def person_certificate(
     not_before: datetime | None = None,
     days: int = 730,
 ) -> x509.Certificate:
-    start = not_before or utcnow() - timedelta(minutes=5)
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
@@ -121,31 +120,17 @@ def person_certificate(
             x509.NameAttribute(NameOID.USER_ID, person.agency_code),
         ]
     )
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
+    _, cert = issue(
+        ca_key,
+        ca_cert,
+        common_name=person.full_name,
+        agency_code=person.agency_code,
+        days=days,
+        not_before=not_before,
+        key=key,
+        subject=subject,
     )
+    return cert
 
 
 _PERSON_KEYS: dict[Path, FilePersonKeys] = {}

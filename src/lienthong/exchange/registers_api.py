@@ -21,6 +21,7 @@ from lienthong.registry import service as registry
 from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.web.deps import DB, IsoDate, NodeRuntime, Pk
 from lienthong.web.openapi import SIGNED_IN, WITH_BODY, binary, errors, raw_body
+from lienthong.web.render import csv_download
 
 router = APIRouter(prefix="/api/v1", tags=["registers"])
 tsa_router = APIRouter(tags=["time-stamping"])
@@ -157,7 +158,7 @@ def export_register(
     other: Other = None,
     date_from: From = None,
     date_to: To = None,
-) -> StreamingResponse:
+) -> Response:
     agency = registry.get_agency(db, code=acting.agency_code)
     filters = _filters(year, q, other, date_from, date_to)
     body = list(
@@ -166,11 +167,7 @@ def export_register(
         )
     )
     name = f"so-{'di' if book == 'outgoing' else 'den'}-{filters.year}-{agency.code}.csv"
-    return StreamingResponse(
-        iter(body),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(iter(body), name)
 
 
 @router.get(

@@ -104,13 +104,15 @@ def issue(
     days: int = 730,
     not_before: datetime | None = None,
     key: PrivateKey | None = None,
+    subject: x509.Name | None = None,
 ) -> tuple[PrivateKey, x509.Certificate]:
-    """A signing certificate whose subject carries the agency's code (UID)."""
+    """A signing certificate whose subject carries the agency's code (UID), or is `subject`
+    when given (a person's certificate: name, title and agency)."""
     key = key or new_key()
     start = not_before or utcnow() - timedelta(minutes=5)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(common_name, agency_code))
+        .subject_name(subject or _name(common_name, agency_code))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from lienthong.accounts.deps import node_role
 from lienthong.accounts.models import Role
@@ -35,6 +35,7 @@ from lienthong.netmon.schemas import (
 from lienthong.registry.codes import PATTERN as AGENCY_CODE
 from lienthong.web.deps import DB, PRINTABLE, AppSettings, Lang, Pk
 from lienthong.web.openapi import SIGNED_IN, WITH_BODY, binary, errors, raw_body
+from lienthong.web.render import csv_download
 
 router = APIRouter(prefix="/api/v1/netmon", tags=["network monitoring"])
 blackbox = APIRouter(tags=["network monitoring"])
@@ -270,12 +271,8 @@ async def import_endpoints(
     response_class=StreamingResponse,
     responses={**SIGNED_IN, **binary("text/csv", "Every link, in the import's columns")},
 )
-def export_links(db: DB, _: Watcher) -> StreamingResponse:
-    return StreamingResponse(
-        inventory.export_links(db),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="links.csv"'},
-    )
+def export_links(db: DB, _: Watcher) -> Response:
+    return csv_download(inventory.export_links(db), "links.csv")
 
 
 @router.get(
@@ -283,12 +280,8 @@ def export_links(db: DB, _: Watcher) -> StreamingResponse:
     response_class=StreamingResponse,
     responses={**SIGNED_IN, **binary("text/csv", "Every video endpoint, in the import's columns")},
 )
-def export_endpoints(db: DB, _: Watcher) -> StreamingResponse:
-    return StreamingResponse(
-        inventory.export_endpoints(db),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="endpoints.csv"'},
-    )
+def export_endpoints(db: DB, _: Watcher) -> Response:
+    return csv_download(inventory.export_endpoints(db), "endpoints.csv")
 
 
 @blackbox.get(

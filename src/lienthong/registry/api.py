@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from lienthong.accounts.deps import NodeAdmin
 from lienthong.kernel.errors import Invalid, TooLarge
@@ -26,6 +26,7 @@ from lienthong.registry.schemas import (
 )
 from lienthong.web.deps import DB, PRINTABLE, AppSettings
 from lienthong.web.openapi import SIGNED_IN, WITH_BODY, binary, errors, raw_body
+from lienthong.web.render import csv_download
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["registry"])
 
@@ -73,12 +74,8 @@ def list_organizations(
     response_class=StreamingResponse,
     responses=binary("text/csv", "Every agency, in the import's columns"),
 )
-def export_organizations(db: DB) -> StreamingResponse:
-    return StreamingResponse(
-        transfer.export_csv(db),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="organizations.csv"'},
-    )
+def export_organizations(db: DB) -> Response:
+    return csv_download(transfer.export_csv(db), "organizations.csv")
 
 
 @router.post(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from lienthong.accounts.nav import home_for, menu_for
@@ -85,3 +86,12 @@ def render(
         **(context or {}),
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def csv_download(content: str | Iterable[str] | Iterable[bytes], filename: str) -> Response:
+    """A CSV file the browser saves as `filename`: a whole text, or chunks streamed as made."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    media_type = "text/csv; charset=utf-8"
+    if isinstance(content, str):
+        return Response(content, media_type=media_type, headers=headers)
+    return StreamingResponse(content, media_type=media_type, headers=headers)
